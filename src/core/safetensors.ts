@@ -1,0 +1,359 @@
+// One safetensors file: a strict header parser and bounded, streaming reads.
+//
+// Layout (https://github.com/huggingface/safetensors): 8-byte little-endian u64 N, then N bytes of
+// UTF-8 JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str}}, then
+// the data section. Offsets are relative to the data section, which the tensors must tile exactly.
+// Every number taken from the file is checked before it is used as a size or an offset.
+
+import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { SafetensorsError } from './errors.js';
+
+export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+/** Bytes per element of each dtype the format defines and we accept. */
+export const DTYPE_SIZE: Readonly<Record<SafetensorsDType, number>> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+};
+
+export interface TensorEntry {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: number[];
+  byteLength: number;
+  /** Path of the file that holds the tensor. */
+  file: string;
+  /** Absolute byte offset of the tensor's first byte in `file`. */
+  offset: number;
+}
+
+export interface SafetensorsHeader {
+  /** N, the JSON header's length in bytes; the data section starts at 8 + N. */
+  headerLength: number;
+  dataStart: number;
+  dataLength: number;
+  metadata: Record<string, string>;
+  /** In data-section order. */
+  entries: Map<string, TensorEntry>;
+}
+
+/** Same cap as the reference Rust implementation: a header is metadata, never weights. */
+export const MAX_HEADER_BYTES = 100_000_000;
+/** readAll refuses tensors above this unless given a larger cap: big tensors go through readChunks. */
+export const DEFAULT_READ_ALL_CAP = 64 * 1024 * 1024;
+
+const ENTRY_KEYS = new Set(['dtype', 'shape', 'data_offsets']);
+
+/** Validates the 8-byte prefix against the file size and returns N, the header length. */
+export function readHeaderLength(prefix: Uint8Array, fileSize: number, file: string): number {
+  if (fileSize < 8 || prefix.length < 8) {
+    throw new SafetensorsError(file, undefined, `file is ${fileSize} bytes, too short for the 8-byte header length`);
+  }
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_BYTES)) {
+    throw new SafetensorsError(file, undefined, `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte cap`);
+  }
+  if (n > BigInt(fileSize - 8)) {
+    throw new SafetensorsError(file, undefined, `header length ${n} runs past the end of the file (${fileSize} bytes)`);
+  }
+  return Number(n);
+}
+
+/**
+ * Parses JSON strictly: fatal UTF-8, no BOM, and duplicate keys at any depth are an error
+ * (JSON.parse silently keeps the last one, which would let two tensors share a name).
+ * `file` labels errors and `what` names the document ("header", "index") in messages.
+ */
+export function parseStrictJson(bytes: Uint8Array, file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new SafetensorsError(file, undefined, `${what} is not valid UTF-8`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new SafetensorsError(file, undefined, `${what} is not valid JSON: ${(e as Error).message}`);
+  }
+  const dup = findDuplicateKey(text);
+  if (dup !== undefined) {
+    const where = dup.owner === undefined ? 'at the top level' : `inside "${dup.owner}"`;
+    throw new SafetensorsError(file, dup.owner ?? dup.key, `${what} has duplicate key "${dup.key}" ${where}`);
+  }
+  return value;
+}
+
+/**
+ * Finds the first duplicate object key in text already accepted by JSON.parse. In valid JSON a
+ * string followed by ':' is a key of the innermost open object, so one linear scan with a stack
+ * of key sets suffices (no recursion: deep nesting cannot overflow the stack).
+ */
+function findDuplicateKey(text: string): { key: string; owner: string | undefined } | undefined {
+  interface Level { keys: Set<string> | undefined; owner: string | undefined; lastKey: string | undefined }
+  const stack: Level[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      let k = j + 1;
+      while (k < text.length && isJsonSpace(text.charCodeAt(k))) k++;
+      const top = stack[stack.length - 1];
+      if (text.charCodeAt(k) === 0x3a /* : */ && top?.keys !== undefined) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { key, owner: top.owner };
+        top.keys.add(key);
+        top.lastKey = key;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      const parent = stack[stack.length - 1];
+      const owner = parent === undefined ? undefined : parent.keys !== undefined ? parent.lastKey : parent.owner;
+      stack.push({ keys: c === 0x7b ? new Set() : undefined, owner, lastKey: undefined });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    }
+  }
+  return undefined;
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isDType(v: unknown): v is SafetensorsDType {
+  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZE, v);
+}
+
+function isIndex(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** Shape -> bytes, refusing any intermediate product that leaves the safe-integer range. */
+function shapeBytes(shape: number[], itemSize: number, file: string, name: string): number {
+  if (shape.includes(0)) return 0;
+  let bytes = itemSize;
+  for (const d of shape) {
+    bytes *= d;
+    if (!Number.isSafeInteger(bytes)) {
+      throw new SafetensorsError(file, name, `shape [${shape.join(', ')}] is too large: its byte size passes 2^53`);
+    }
+  }
+  return bytes;
+}
+
+function parseEntry(name: string, raw: unknown, file: string, dataStart: number, dataLength: number): TensorEntry {
+  if (name === '') throw new SafetensorsError(file, name, 'tensor name is empty');
+  if (!isPlainObject(raw)) throw new SafetensorsError(file, name, 'entry is not an object');
+  for (const k of Object.keys(raw)) {
+    if (!ENTRY_KEYS.has(k)) throw new SafetensorsError(file, name, `unknown entry field "${k}"`);
+  }
+  const { dtype, shape, data_offsets: offsets } = raw;
+  if (!isDType(dtype)) {
+    throw new SafetensorsError(file, name, `unknown dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(DTYPE_SIZE).join(', ')})`);
+  }
+  if (!Array.isArray(shape) || !shape.every(isIndex)) {
+    throw new SafetensorsError(file, name, `shape ${JSON.stringify(shape)} is not an array of non-negative integers`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
+    throw new SafetensorsError(file, name, `data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (begin > end || end > dataLength) {
+    throw new SafetensorsError(file, name, `data_offsets [${begin}, ${end}] are not inside the data section of ${dataLength} bytes`);
+  }
+  const byteLength = shapeBytes(shape as number[], DTYPE_SIZE[dtype], file, name);
+  if (end - begin !== byteLength) {
+    throw new SafetensorsError(file, name,
+      `data_offsets [${begin}, ${end}] span ${end - begin} bytes but ${dtype} [${shape.join(', ')}] needs ${byteLength}`);
+  }
+  return { name, dtype, shape: [...(shape as number[])], byteLength, file, offset: dataStart + begin };
+}
+
+function parseMetadata(raw: unknown, file: string): Record<string, string> {
+  if (!isPlainObject(raw)) throw new SafetensorsError(file, undefined, '__metadata__ is not an object');
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== 'string') throw new SafetensorsError(file, undefined, `__metadata__ value of "${k}" is not a string`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Tensors must tile [0, dataLength) exactly: no overlap, no gap, nothing trailing. */
+function checkTiling(entries: TensorEntry[], dataStart: number, dataLength: number, file: string): TensorEntry[] {
+  const sorted = [...entries].sort((a, b) => a.offset - b.offset || a.byteLength - b.byteLength);
+  let pos = dataStart;
+  let prev: TensorEntry | undefined;
+  for (const e of sorted) {
+    if (e.offset < pos) {
+      throw new SafetensorsError(file, e.name, `overlaps tensor "${prev?.name}" (data offset ${e.offset - dataStart} < ${pos - dataStart})`);
+    }
+    if (e.offset > pos) {
+      throw new SafetensorsError(file, e.name, `gap of ${e.offset - pos} unreferenced bytes before it at data offset ${pos - dataStart}`);
+    }
+    pos = e.offset + e.byteLength;
+    prev = e;
+  }
+  if (pos !== dataStart + dataLength) {
+    throw new SafetensorsError(file, undefined, `${dataStart + dataLength - pos} trailing bytes of the data section belong to no tensor`);
+  }
+  return sorted;
+}
+
+export class SafetensorsFile {
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    readonly metadata: Record<string, string>,
+    readonly entries: Map<string, TensorEntry>,
+    readonly size: number,
+  ) {}
+
+  /**
+   * Pure header parse. `bytes` is the file's start, at least through the header (the fuzz test
+   * passes whole in-memory files); `fileSize` is the full file's size.
+   */
+  static parseHeader(bytes: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
+    const headerLength = readHeaderLength(bytes, fileSize, file);
+    const dataStart = 8 + headerLength;
+    if (bytes.length < dataStart) {
+      throw new SafetensorsError(file, undefined, `only ${bytes.length} of the ${dataStart} header bytes were given`);
+    }
+    const dataLength = fileSize - dataStart;
+    const json = parseStrictJson(bytes.subarray(8, dataStart), file, 'header');
+    if (!isPlainObject(json)) throw new SafetensorsError(file, undefined, 'header JSON is not an object');
+    let metadata: Record<string, string> = Object.create(null) as Record<string, string>;
+    const list: TensorEntry[] = [];
+    for (const [name, raw] of Object.entries(json)) {
+      if (name === '__metadata__') metadata = parseMetadata(raw, file);
+      else list.push(parseEntry(name, raw, file, dataStart, dataLength));
+    }
+    const sorted = checkTiling(list, dataStart, dataLength, file);
+    return { headerLength, dataStart, dataLength, metadata, entries: new Map(sorted.map((e) => [e.name, e])) };
+  }
+
+  static async open(path: string): Promise<SafetensorsFile> {
+    let handle: FileHandle;
+    try {
+      handle = await openFile(path, 'r');
+    } catch (e) {
+      throw new SafetensorsError(path, undefined, `cannot open: ${(e as Error).message}`);
+    }
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw new SafetensorsError(path, undefined, 'is not a regular file');
+      if (stat.size < 8) readHeaderLength(new Uint8Array(0), stat.size, path); // throws: too short
+      const prefix = await readExactly(handle, 8, 0, path, undefined);
+      const headerLength = readHeaderLength(prefix, stat.size, path);
+      const bytes = new Uint8Array(8 + headerLength);
+      bytes.set(prefix);
+      bytes.set(await readExactly(handle, headerLength, 8, path, undefined), 8);
+      const header = SafetensorsFile.parseHeader(bytes, stat.size, path);
+      return new SafetensorsFile(path, handle, header.metadata, header.entries, stat.size);
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+  }
+
+  entry(name: string): TensorEntry {
+    const e = this.entries.get(name);
+    if (e === undefined) throw new SafetensorsError(this.path, name, 'no such tensor in this file');
+    return e;
+  }
+
+  /**
+   * Streams one tensor in order. ONE buffer of at most `chunkBytes` is allocated per call and
+   * reused: each yielded `bytes` is valid only until the next iteration step (copy it to keep it).
+   * `offset` is the chunk's byte offset inside the tensor. Chunks are a multiple of 4 bytes and of
+   * the element size (except the last), so a chunk never splits an element and suits GPU writes.
+   */
+  async *readChunks(name: string, chunkBytes: number): AsyncGenerator<{ offset: number; bytes: Uint8Array }> {
+    const e = this.entry(name);
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) {
+      throw new SafetensorsError(this.path, name, `chunkBytes ${chunkBytes} is not a positive integer`);
+    }
+    const align = Math.max(4, DTYPE_SIZE[e.dtype]);
+    const step = Math.max(align, chunkBytes - (chunkBytes % align));
+    const buffer = new Uint8Array(Math.min(step, e.byteLength));
+    for (let done = 0; done < e.byteLength; done += step) {
+      this.checkOpen(name);
+      const n = Math.min(step, e.byteLength - done);
+      await fillFrom(this.handle, buffer, n, e.offset + done, this.path, name);
+      yield { offset: done, bytes: buffer.subarray(0, n) };
+    }
+  }
+
+  /** Reads a small tensor whole into a fresh array; refuses tensors above `maxBytes`. */
+  async readAll(name: string, maxBytes = DEFAULT_READ_ALL_CAP): Promise<Uint8Array> {
+    const e = this.entry(name);
+    if (e.byteLength > maxBytes) {
+      throw new SafetensorsError(this.path, name, `is ${e.byteLength} bytes, over readAll's cap of ${maxBytes}: use readChunks`);
+    }
+    this.checkOpen(name);
+    return readExactly(this.handle, e.byteLength, e.offset, this.path, name);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+
+  private checkOpen(name: string): void {
+    if (this.closed) throw new SafetensorsError(this.path, name, 'read after close()');
+  }
+}
+
+async function readExactly(h: FileHandle, n: number, position: number, file: string,
+  tensor: string | undefined): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  await fillFrom(h, out, n, position, file, tensor);
+  return out;
+}
+
+/** Positioned reads until `n` bytes are in `buf`; a short file (truncated since open) is an error. */
+async function fillFrom(h: FileHandle, buf: Uint8Array, n: number, position: number, file: string,
+  tensor: string | undefined): Promise<void> {
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await h.read(buf, got, n - got, position + got);
+    if (bytesRead === 0) {
+      throw new SafetensorsError(file, tensor, `file ended at byte ${position + got}, expected ${n - got} more (truncated while open?)`);
+    }
+    got += bytesRead;
+  }
+}
+
+/**
+ * Serialises tensors (in the given order) with the header padded with spaces to a multiple of 8,
+ * as the reference writer does. For tests, tools and dumping taps; big files need a streaming writer.
+ */
+export function encodeSafetensors(tensors: { name: string; dtype: SafetensorsDType; shape: number[]; data: Uint8Array }[],
+  metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = metadata === undefined ? {} : { __metadata__: metadata };
+  let pos = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [pos, pos + t.data.length] };
+    pos += t.data.length;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + padded + pos).fill(0x20, 8, 8 + padded);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  let at = 8 + padded;
+  for (const t of tensors) {
+    out.set(t.data, at);
+    at += t.data.length;
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+// Shared test support: one device per test file, and a closeness check that reports the worst
+// element (index, got, want) instead of a bare boolean.
+import assert from 'node:assert/strict';
+import { after } from 'node:test';
+import { requestGpu, type Gpu, type GpuOptions } from '../../src/core/device.js';
+
+let shared: Gpu | undefined;
+
+/** The device for this test file; destroyed when the file's tests finish. */
+export async function testGpu(options?: GpuOptions): Promise<Gpu> {
+  if (options) {
+    const g = await requestGpu(options);
+    after(() => g.destroy());
+    return g;
+  }
+  if (!shared) {
+    shared = await requestGpu();
+    const g = shared;
+    after(() => g.destroy());
+  }
+  return shared;
+}
+
+export interface Tolerance { atol: number; rtol: number }
+
+/** Asserts |got - want| <= atol + rtol·|want| element-wise; NaN and Inf must match exactly. */
+export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length ${got.length} vs ${want.length}`);
+  let worst = -1, worstExcess = 0;
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!, w = want[i]!;
+    if (!Number.isFinite(w) || !Number.isFinite(g)) {
+      if (!Object.is(g, w) && !(Number.isNaN(g) && Number.isNaN(w))) { worst = i; worstExcess = Infinity; break; }
+      continue;
+    }
+    const excess = Math.abs(g - w) - (tol.atol + tol.rtol * Math.abs(w));
+    if (excess > worstExcess) { worstExcess = excess; worst = i; }
+  }
+  if (worst >= 0) {
+    assert.fail(`${what}: element ${worst} is ${got[worst]}, want ${want[worst]} (tolerance ${tol.atol} + ${tol.rtol}·|want|)`);
+  }
+}
+
+/** Deterministic pseudo-random floats in [-scale, scale) from a seed (mulberry32). */
+export function randomArray(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
