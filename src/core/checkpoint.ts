@@ -40,11 +40,11 @@ export class Checkpoint {
   }
 
   /** See SafetensorsFile.readChunks: yielded bytes are valid only until the next step. */
-  readChunks(name: string, chunkBytes: number): AsyncGenerator<{ offset: number; bytes: Uint8Array }> {
-    return this.fileOf(name).readChunks(name, chunkBytes);
+  async *readChunks(name: string, chunk: number | Uint8Array): AsyncGenerator<{ offset: number; bytes: Uint8Array }> {
+    yield* this.fileOf(name).readChunks(name, chunk);
   }
 
-  readAll(name: string, maxBytes = DEFAULT_READ_ALL_CAP): Promise<Uint8Array> {
+  async readAll(name: string, maxBytes = DEFAULT_READ_ALL_CAP): Promise<Uint8Array> {
     return this.fileOf(name).readAll(name, maxBytes);
   }
 
@@ -92,7 +92,7 @@ interface ShardIndex { metadata: Record<string, unknown>; weightMap: Map<string,
 
 /** Parses and type-checks model.safetensors.index.json. */
 export function parseIndex(bytes: Uint8Array, file: string): ShardIndex {
-  const json = parseStrictJson(bytes, file, 'index');
+  const json = parseStrictJson(bytes, file, 'index', (p) => (p[0] === 'weight_map' ? p[1] : undefined));
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new SafetensorsError(file, undefined, 'index JSON is not an object');
   }

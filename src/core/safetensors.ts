@@ -61,9 +61,11 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, file: str
 /**
  * Parses JSON strictly: fatal UTF-8, no BOM, and duplicate keys at any depth are an error
  * (JSON.parse silently keeps the last one, which would let two tensors share a name).
- * `file` labels errors and `what` names the document ("header", "index") in messages.
+ * `file` labels errors, `what` names the document ("header", "index") and `tensorAt` picks the
+ * tensor to blame from the key path of a duplicate (default: its top-level key).
  */
-export function parseStrictJson(bytes: Uint8Array, file: string, what: string): unknown {
+export function parseStrictJson(bytes: Uint8Array, file: string, what: string,
+  tensorAt: (keyPath: string[]) => string | undefined = (p) => p[0]): unknown {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -76,21 +78,21 @@ export function parseStrictJson(bytes: Uint8Array, file: string, what: string): 
   } catch (e) {
     throw new SafetensorsError(file, undefined, `${what} is not valid JSON: ${(e as Error).message}`);
   }
-  const dup = findDuplicateKey(text);
+  const dup = duplicateKeyPath(text);
   if (dup !== undefined) {
-    const where = dup.owner === undefined ? 'at the top level' : `inside "${dup.owner}"`;
-    throw new SafetensorsError(file, dup.owner ?? dup.key, `${what} has duplicate key "${dup.key}" ${where}`);
+    const where = dup.length === 1 ? 'at the top level' : `inside "${dup.slice(0, -1).join('.')}"`;
+    throw new SafetensorsError(file, tensorAt(dup), `${what} has duplicate key "${dup[dup.length - 1]}" ${where}`);
   }
   return value;
 }
 
 /**
- * Finds the first duplicate object key in text already accepted by JSON.parse. In valid JSON a
- * string followed by ':' is a key of the innermost open object, so one linear scan with a stack
- * of key sets suffices (no recursion: deep nesting cannot overflow the stack).
+ * Key path of the first duplicate object key in text already accepted by JSON.parse. In valid
+ * JSON a string followed by ':' is a key of the innermost open object, so one linear scan with a
+ * stack of key sets suffices (no recursion: deep nesting cannot overflow the stack).
  */
-function findDuplicateKey(text: string): { key: string; owner: string | undefined } | undefined {
-  interface Level { keys: Set<string> | undefined; owner: string | undefined; lastKey: string | undefined }
+function duplicateKeyPath(text: string): string[] | undefined {
+  interface Level { keys: Set<string> | undefined; lastKey: string | undefined } // keys undefined: an array
   const stack: Level[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -102,15 +104,16 @@ function findDuplicateKey(text: string): { key: string; owner: string | undefine
       const top = stack[stack.length - 1];
       if (text.charCodeAt(k) === 0x3a /* : */ && top?.keys !== undefined) {
         const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.keys.has(key)) return { key, owner: top.owner };
+        if (top.keys.has(key)) {
+          const outer = stack.slice(0, -1).flatMap((l) => (l.keys !== undefined && l.lastKey !== undefined ? [l.lastKey] : []));
+          return [...outer, key];
+        }
         top.keys.add(key);
         top.lastKey = key;
       }
       i = j;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      const parent = stack[stack.length - 1];
-      const owner = parent === undefined ? undefined : parent.keys !== undefined ? parent.lastKey : parent.owner;
-      stack.push({ keys: c === 0x7b ? new Set() : undefined, owner, lastKey: undefined });
+      stack.push({ keys: c === 0x7b ? new Set() : undefined, lastKey: undefined });
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
     }
@@ -271,19 +274,22 @@ export class SafetensorsFile {
   }
 
   /**
-   * Streams one tensor in order. ONE buffer of at most `chunkBytes` is allocated per call and
-   * reused: each yielded `bytes` is valid only until the next iteration step (copy it to keep it).
-   * `offset` is the chunk's byte offset inside the tensor. Chunks are a multiple of 4 bytes and of
-   * the element size (except the last), so a chunk never splits an element and suits GPU writes.
+   * Streams one tensor in order. `chunk` is a size (ONE buffer of at most that many bytes is
+   * allocated for this call) or a caller-owned buffer to fill, which lets a loop over many tensors
+   * keep a single buffer alive. Each yielded `bytes` views that buffer: it is valid only until the
+   * next iteration step (copy it to keep it). `offset` is the chunk's byte offset in the tensor.
+   * Chunks are a multiple of 4 bytes and of the element size (except the last), so a chunk never
+   * splits an element and suits GPU buffer writes.
    */
-  async *readChunks(name: string, chunkBytes: number): AsyncGenerator<{ offset: number; bytes: Uint8Array }> {
+  async *readChunks(name: string, chunk: number | Uint8Array): AsyncGenerator<{ offset: number; bytes: Uint8Array }> {
     const e = this.entry(name);
-    if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) {
-      throw new SafetensorsError(this.path, name, `chunkBytes ${chunkBytes} is not a positive integer`);
-    }
+    const size = typeof chunk === 'number' ? chunk : chunk.length;
     const align = Math.max(4, DTYPE_SIZE[e.dtype]);
-    const step = Math.max(align, chunkBytes - (chunkBytes % align));
-    const buffer = new Uint8Array(Math.min(step, e.byteLength));
+    if (!Number.isSafeInteger(size) || size <= 0 || (typeof chunk !== 'number' && size < align)) {
+      throw new SafetensorsError(this.path, name, `chunk size ${size} is not a positive integer${typeof chunk === 'number' ? '' : ` >= ${align}`}`);
+    }
+    const step = Math.max(align, size - (size % align));
+    const buffer = typeof chunk === 'number' ? new Uint8Array(Math.min(step, e.byteLength)) : chunk;
     for (let done = 0; done < e.byteLength; done += step) {
       this.checkOpen(name);
       const n = Math.min(step, e.byteLength - done);

@@ -74,13 +74,10 @@ export class CommandStream {
     this.dispatches++;
   }
 
-  /** A compute pass of its own with timestamp writes (benchmarks); returns after recording it. */
-  timedPass(timestampWrites: GPUComputePassTimestampWrites, record: (pass: GPUComputePassEncoder) => void): void {
+  /** Records a GPU timestamp between passes (an empty pass whose beginning is timestamped). */
+  timestamp(querySet: GPUQuerySet, index: number): void {
     this.endPass();
-    const pass = this.ensureEncoder().beginComputePass({ timestampWrites });
-    record(pass);
-    pass.end();
-    this.pending++;
+    this.ensureEncoder().beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: index } }).end();
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {

@@ -1,0 +1,111 @@
+// The adapter's own ceilings: what a kernel can reach at best on this device. Every benchmark
+// reports its figures as a fraction of these, so a number means something on lavapipe and on a
+// real GPU alike.
+//   fma f32/f16  GFLOP/s of register-only multiply-adds (8 independent vec4 chains per invocation)
+//   read         GB/s of a contiguous-chunk vec4 read-and-sum
+//   copy         GB/s of a vec4 kernel copy (bytes read + written)
+//   dispatch     µs per tiny dispatch recorded in one pass
+//   readback     µs for submit + mapAsync of 4 bytes
+import type { Gpu } from '../core/device.js';
+import { Tensor } from '../core/tensor.js';
+import { GpuTimer, median } from '../core/timer.js';
+import type { Kernel } from '../core/kernel.js';
+
+export interface Ceilings {
+  adapter: string;
+  fmaF32GFlops: number;
+  fmaF16GFlops: number | null;
+  readGBs: number;
+  copyGBs: number;
+  dispatchUs: number;
+  readbackUs: number;
+  timing: 'timestamp' | 'wall';
+}
+
+const WG = 64;
+const REPS = 7;
+
+async function timeMedian(timer: GpuTimer, work: () => void, reps = REPS): Promise<{ ms: number; source: 'timestamp' | 'wall' }> {
+  await timer.time(work); // warm-up: compile, first-touch of memory
+  const runs: number[] = [];
+  let source: 'timestamp' | 'wall' = 'wall';
+  for (let r = 0; r < reps; r++) {
+    const t = await timer.time(work);
+    runs.push(t.ms);
+    source = t.source;
+  }
+  return { ms: median(runs), source };
+}
+
+function kernel(gpu: Gpu, entry: string, dtype: 'f32' | 'f16'): Kernel {
+  return gpu.kernels.get({ source: 'ceilings', entryPoint: entry, defines: { T: dtype }, constants: entry === 'tiny_dispatch' ? {} : { WG }, ...(dtype === 'f16' ? { enables: ['f16'] } : {}) });
+}
+
+async function fmaRate(gpu: Gpu, timer: GpuTimer, dtype: 'f32' | 'f16'): Promise<number> {
+  const invocations = 64 * 1024, iters = 512;
+  const x = Tensor.zeros(gpu, [invocations * 4], dtype), y = Tensor.empty(gpu, [invocations * 4], dtype);
+  const k = kernel(gpu, 'fma_rate', dtype);
+  const t = await timeMedian(timer, () => k.dispatch([x.binding(), y.binding()], invocations / WG, new Uint32Array([invocations, iters, 0, 0])));
+  x.dispose(); y.dispose();
+  return (invocations * iters * 8 * 4 * 2) / (t.ms * 1e6);
+}
+
+export async function measureCeilings(gpu: Gpu, log: (s: string) => void = () => {}): Promise<Ceilings> {
+  const timer = new GpuTimer(gpu);
+  try {
+    log('fma f32');
+    const fmaF32GFlops = await fmaRate(gpu, timer, 'f32');
+    log('fma f16');
+    const fmaF16GFlops = gpu.hasF16 ? await fmaRate(gpu, timer, 'f16') : null;
+
+    const bytes = 64 << 20, vec4s = bytes / 16;
+    const big = Tensor.zeros(gpu, [bytes / 4]), out = Tensor.empty(gpu, [bytes / 4]);
+    log('read');
+    const chunk = 64, readers = Math.ceil(vec4s / chunk);
+    const read = kernel(gpu, 'read_rate', 'f32');
+    const tRead = await timeMedian(timer, () => read.dispatch([big.binding(), out.binding()], Math.ceil(readers / WG), new Uint32Array([vec4s, 0, chunk, 0])));
+    log('copy');
+    const copy = kernel(gpu, 'copy_rate', 'f32');
+    const tCopy = await timeMedian(timer, () => copy.dispatch([big.binding(), out.binding()], Math.ceil(vec4s / WG), new Uint32Array([vec4s, 0, 0, 0])));
+    big.dispose(); out.dispose();
+
+    log('dispatch');
+    const a = Tensor.zeros(gpu, [4]), b = Tensor.empty(gpu, [4]);
+    const tiny = kernel(gpu, 'tiny_dispatch', 'f32');
+    const n = 200;
+    const tDispatch = await timeMedian(timer, () => { for (let i = 0; i < n; i++) tiny.dispatch([a.binding(), b.binding()], [1, 1, 1], new Uint32Array([0, 0, 0, 0])); }, 3);
+    log('readback');
+    const rb: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      tiny.dispatch([a.binding(), b.binding()], [1, 1, 1], new Uint32Array([0, 0, 0, 0]));
+      const t0 = performance.now();
+      await b.read();
+      rb.push(performance.now() - t0);
+    }
+    a.dispose(); b.dispose();
+    return {
+      adapter: [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.device, gpu.adapter.description].filter(Boolean).join(' / '),
+      fmaF32GFlops, fmaF16GFlops,
+      readGBs: bytes / (tRead.ms * 1e6),
+      copyGBs: (2 * bytes) / (tCopy.ms * 1e6),
+      dispatchUs: (tDispatch.ms * 1000) / n,
+      readbackUs: median(rb.slice(1)) * 1000,
+      timing: tRead.source,
+    };
+  } finally {
+    timer.destroy();
+  }
+}
+
+export function formatCeilings(c: Ceilings): string {
+  const f = (x: number | null, d = 1) => (x === null ? 'n/a' : x.toFixed(d));
+  return [
+    `f32 FMA        ${f(c.fmaF32GFlops)} GFLOP/s`,
+    `f16 FMA        ${f(c.fmaF16GFlops)} GFLOP/s`,
+    `read           ${f(c.readGBs, 2)} GB/s`,
+    `copy           ${f(c.copyGBs, 2)} GB/s (read + write)`,
+    `dispatch       ${f(c.dispatchUs)} µs each, in one pass`,
+    `read back      ${f(c.readbackUs)} µs (submit + map 4 B)`,
+    `timing         ${c.timing === 'timestamp' ? 'GPU timestamp queries' : 'wall clock'}`,
+  ].join('\n');
+}

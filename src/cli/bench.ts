@@ -1,0 +1,73 @@
+// `llava-st bench ceilings|kernels|model|safetensors`: benchmarks. Speed is measured here, never
+// asserted in tests.
+import { parseArgs } from 'node:util';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requestGpu } from '../core/device.js';
+import { InputError } from '../core/errors.js';
+import { measureCeilings, formatCeilings } from '../bench/ceilings.js';
+import { runCase, formatResults, type BenchResult } from '../bench/harness.js';
+import type { BenchCase } from '../bench/case.js';
+
+const HELP = `usage: llava-st bench <suite> [options]
+  ceilings                      the adapter's own FMA, bandwidth, dispatch and read-back ceilings
+  kernels [--filter S]          every kernel on its benchmark shapes (checked, then timed)
+  model                         one real-size SigLIP layer and one Qwen2-7B decoder layer
+  safetensors [--gigabytes N]   streaming load of a synthetic multi-GB file (GB/s, peak RSS)
+options: --json FILE (write the results as JSON), --max-time S (benny seconds per case, default 1)`;
+
+async function kernelCases(filter?: string): Promise<BenchCase[]> {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'kernels');
+  const cases: BenchCase[] = [];
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) {
+    const mod = (await import(join(dir, f))) as { cases?: () => BenchCase[] };
+    if (mod.cases) cases.push(...mod.cases());
+  }
+  return filter ? cases.filter((c) => c.name.includes(filter)) : cases;
+}
+
+export async function benchMain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
+    json: { type: 'string' }, filter: { type: 'string' }, 'max-time': { type: 'string' },
+    gigabytes: { type: 'string' }, 'chunk-mib': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  } });
+  const suite = positionals[0];
+  if (values.help || !suite) { console.log(HELP); return values.help ? 0 : 2; }
+  const save = (obj: unknown) => { if (values.json) writeFileSync(values.json, JSON.stringify(obj, null, 2) + '\n'); };
+
+  if (suite === 'safetensors') {
+    const { benchSafetensorsLoad } = await import('../bench/safetensors_load.js');
+    const r = await benchSafetensorsLoad({ gigabytes: Number(values.gigabytes ?? 2), chunkMiB: Number(values['chunk-mib'] ?? 8) });
+    console.log(JSON.stringify(r, null, 2));
+    save(r);
+    return 0;
+  }
+  const gpu = await requestGpu();
+  try {
+    console.error(`adapter: ${gpu.adapter.description || gpu.adapter.device}`);
+    const ceilings = await measureCeilings(gpu, (s) => process.stderr.write(`ceilings: ${s}...\r`));
+    console.log(`ceilings of this adapter:\n${formatCeilings(ceilings).replace(/^/gm, '  ')}\n`);
+    if (suite === 'ceilings') { save({ adapter: gpu.adapter, ceilings }); return 0; }
+    if (suite === 'kernels') {
+      const cases = await kernelCases(values.filter);
+      const results: BenchResult[] = [];
+      for (const c of cases) {
+        process.stderr.write(`${c.name} ${c.shape}...\n`);
+        results.push(await runCase(gpu, c, ceilings, { maxTime: Number(values['max-time'] ?? 1) }));
+      }
+      console.log(formatResults(results));
+      save({ adapter: gpu.adapter, ceilings, results });
+      return results.every((r) => r.status === 'ok') ? 0 : 1;
+    }
+    if (suite === 'model') {
+      const { benchModel } = await import('../bench/model.js');
+      const r = await benchModel(gpu, ceilings);
+      save({ adapter: gpu.adapter, ceilings, model: r });
+      return 0;
+    }
+    throw new InputError(`unknown benchmark suite "${suite}" (ceilings, kernels, model, safetensors)`);
+  } finally {
+    gpu.destroy();
+  }
+}
