@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pngjs from 'pngjs';
+import { drawBox, renderPng, renderGif, type RgbImage } from '../../src/io/viz.js';
+
+const grey = (w: number, h: number): RgbImage => ({ width: w, height: h, data: new Uint8Array(w * h * 3).fill(128) });
+
+test('drawBox outlines exactly the box edges', () => {
+  const img = grey(20, 10);
+  drawBox(img, [0.25, 0.2, 0.75, 0.8], [255, 0, 0], 1); // x 5..15, y 2..8
+  const px = (x: number, y: number) => Array.from(img.data.subarray((y * 20 + x) * 3, (y * 20 + x) * 3 + 3));
+  assert.deepEqual(px(5, 2), [255, 0, 0]);
+  assert.deepEqual(px(14, 7), [255, 0, 0]);
+  assert.deepEqual(px(10, 5), [128, 128, 128]); // inside stays
+  assert.deepEqual(px(4, 2), [128, 128, 128]); // outside stays
+});
+
+test('renderPng writes a decodable PNG; a contact sheet tiles the frames', () => {
+  const one = pngjs.PNG.sync.read(Buffer.from(renderPng([{ image: grey(160, 120), t: 0, boxes: [[0.1, 0.1, 0.5, 0.5]] }])));
+  assert.equal(one.width, 320); // upscaled ×2 for readability
+  const frames = Array.from({ length: 7 }, (_, i) => ({ image: grey(160, 120), t: i / 6, boxes: [] }));
+  const sheet = pngjs.PNG.sync.read(Buffer.from(renderPng(frames, [0.2, 0.6], 5)));
+  assert.equal(sheet.width, 5 * 320 + 4 * 4);
+  assert.ok(sheet.height > 2 * 240);
+});
+
+test('renderGif writes a GIF89a with one image per frame', () => {
+  const frames = Array.from({ length: 3 }, (_, i) => ({ image: grey(40, 30), t: i / 2, boxes: [[0, 0, 1, 1]] as [number, number, number, number][] }));
+  const gif = renderGif(frames, [0, 0.5]);
+  assert.equal(Buffer.from(gif.subarray(0, 6)).toString('latin1'), 'GIF89a');
+  const imageDescriptors = [...gif].filter((b, i) => b === 0x2c && gif[i - 1] === 0x00).length;
+  assert.ok(imageDescriptors >= 3);
+});
