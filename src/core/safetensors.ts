@@ -341,7 +341,8 @@ async function fillFrom(h: FileHandle, buf: Uint8Array, n: number, position: num
 
 /**
  * Serialises tensors (in the given order) with the header padded with spaces to a multiple of 8,
- * as the reference writer does. For tests, tools and dumping taps; big files need a streaming writer.
+ * as the reference writer does. It checks nothing (so tests can build broken files): parseHeader does.
+ * For tests, tools and dumping taps; big files need a streaming writer.
  */
 export function encodeSafetensors(tensors: { name: string; dtype: SafetensorsDType; shape: number[]; data: Uint8Array }[],
   metadata?: Record<string, string>): Uint8Array {
