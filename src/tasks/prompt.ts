@@ -1,0 +1,270 @@
+// The LLaVA-ST prompt: text formatting, media placeholders and the hand-rolled ChatML encoder,
+// built exactly as the reference does (architecture.md §5.4, §7.1, §7.2; LLaVA-ST at bacf6d6:
+// demo/utils.py format_conversations, inference/src/utils.py format_*_in_text / get_variables,
+// inference/multi_task_inference.py preprocess_multimodal / preprocess_qwen).
+//
+// Steps, per turn, in the reference's order:
+//   1. coordinates -> placeholders, values kept inline:  <t0.409> -> <TEMP-INPUT0.409>
+//      (demo syntax), or [a,b,c,d] / {s,e} / "Starts in s" (benchmark syntax);
+//      user turns get -INPUT, assistant turns -OUTPUT;
+//   2. values moved out, per placeholder type in order of appearance: <TEMP-INPUT0.409> -> <TEMP-INPUT>;
+//   3. a lone <image>/<video> tag not at the front is moved there and followed by "\n";
+//      the tag becomes its placeholder run.
+// Then every piece is tokenized SEPARATELY and the id lists concatenated (§7.1):
+//   [<|im_start|>] T("system") T("\n") T(system) [<|im_end|>] T("\n")
+//   per turn: T("<|im_start|>user"|"<|im_start|>assistant") T("\n") T(value) [<|im_end|>] T("\n")
+//   T("<|im_start|>assistant") T("\n")                      (left open for generation)
+//
+// Length legend (LLaVA-ST-Qwen2-7B): fixed chat overhead 19 ids; image run 729; video runs
+// 900 (fast, <vid_start>..<vid_end>) + 1620 (slow, <slow_vid_start>..<slow_vid_end>).
+
+import { InputError } from '../core/errors.js';
+import type { Qwen2Tokenizer } from '../io/tokenizer.js';
+import { toAsciiDigits } from './parse.js';
+import { pyRoundDigits } from './python_round.js';
+
+export type Modality = 'image' | 'video' | 'text';
+export type Role = 'user' | 'assistant';
+/** 'demo': inline <t0.4>, <w0.5>, <h0.6>. 'benchmark': [a,b,c,d], {s,e}, "Starts in s". */
+export type CoordinateSyntax = 'demo' | 'benchmark';
+
+export interface ChatTurn { role: Role; content: string }
+
+/**
+ * Values for the coordinate placeholders, per type, in order of appearance. The k-th
+ * <TEMP-INPUT> in the ids takes temporal[k], and so on. `*Output` lists belong to the
+ * -OUTPUT placeholders of assistant turns (empty for a single question).
+ */
+export interface PromptVariables {
+  temporal: number[];
+  height: number[];
+  width: number[];
+  temporalOutput: number[];
+  heightOutput: number[];
+  widthOutput: number[];
+}
+
+export interface BuiltPrompt {
+  ids: number[];
+  variables: PromptVariables;
+  /** The whole prompt as one string (placeholder runs written out); decode(ids) gives it back. */
+  text: string;
+}
+
+/** Placeholder run lengths, start and end tokens included. */
+export interface MediaLayout { imageTokens: number; fastVideoTokens: number; slowVideoTokens: number }
+/** 27×27 image tokens; video: fast 100 frames × 9 and slow 20 frames × 81 (§7.2). */
+export const LLAVA_ST_MEDIA: MediaLayout = { imageTokens: 729, fastVideoTokens: 900, slowVideoTokens: 1620 };
+
+export const DEFAULT_SYSTEM_MESSAGE = 'You are a helpful assistant.';
+export const IMAGE_TAG = '<image>';
+export const VIDEO_TAG = '<video>';
+
+export interface PromptOptions {
+  /** Media of the question: its tag is prepended (with "\n") unless the text already has it. */
+  modality?: Modality;
+  syntax?: CoordinateSyntax;
+  systemMessage?: string;
+  media?: MediaLayout;
+}
+
+// ---- Python string semantics the reference relies on --------------------------------------
+
+// str.isspace(): differs from JavaScript's \s (has U+001C..U+001F and U+0085, lacks U+FEFF).
+const PY_SPACE = '[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const PY_STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, 'gu');
+/** Python's str.strip() with no argument. */
+export const pyStrip = (s: string): string => s.replace(PY_STRIP, '');
+
+// `\d` on a Python str pattern is any Unicode decimal digit, and float() accepts them all.
+const NUM = '(\\p{Nd}+(?:\\.\\p{Nd}+)?)';
+const pyFloat = (s: string): number => Number(toAsciiDigits(s));
+const round3 = (x: number): number => pyRoundDigits(x, 3);
+
+// ---- step 1: coordinates -> placeholders with inline values -------------------------------
+
+type Mode = 'INPUT' | 'OUTPUT';
+const modeOf = (role: Role): Mode => (role === 'user' ? 'INPUT' : 'OUTPUT');
+/** The intermediate form `<TEMP-INPUT0.409>`; String(v) parses back to exactly v. */
+const inline = (kind: 'TEMP' | 'HEIGHT' | 'WIDTH', mode: Mode, v: number): string => `<${kind}-${mode}${String(v)}>`;
+
+const DEMO_COORD = new RegExp(`<([twh])${NUM}>`, 'gu');
+const DEMO_KIND = { t: 'TEMP', w: 'WIDTH', h: 'HEIGHT' } as const;
+
+/** demo/utils.py format_text: each <t|w|h value> in place, rounded to 3 decimals, not clipped. */
+export function formatDemoCoordinates(text: string, role: Role): string {
+  return text.replace(DEMO_COORD, (_m, axis: 't' | 'w' | 'h', num: string) =>
+    inline(DEMO_KIND[axis], modeOf(role), round3(pyFloat(num))));
+}
+
+const BENCH_BOX = new RegExp(`\\[${PY_SPACE}*${NUM},${PY_SPACE}*${NUM},${PY_SPACE}*${NUM},${PY_SPACE}*${NUM}${PY_SPACE}*\\]`, 'gu');
+const BENCH_SPAN = new RegExp(`\\{${PY_SPACE}*${NUM},${PY_SPACE}*${NUM}${PY_SPACE}*\\}`, 'gu');
+const BENCH_START = new RegExp(`Starts in ${NUM}`, 'gu');
+const clip01 = (x: number): number => (x >= 0 && x <= 1 ? x : x < 0 ? 0 : 1);
+
+/**
+ * inference/src/utils.py, box then span then "Starts in":
+ *   [a,b,c,d] -> " [<WIDTH-m a><HEIGHT-m b><WIDTH-m c><HEIGHT-m d>]"  (clipped, rounded)
+ *   {s,e}     -> " {<TEMP-m s><TEMP-m e>} "  (rounded; "{<error>}" when s >= e)
+ *   Starts in s -> " Starts in <TEMP-m s> "
+ */
+export function formatBenchmarkCoordinates(text: string, role: Role): string {
+  const mode = modeOf(role);
+  const boxed = text.replace(BENCH_BOX, (_m, a: string, b: string, c: string, d: string) => {
+    const [x1, y1, x2, y2] = [a, b, c, d].map((n) => round3(clip01(pyFloat(n))));
+    return ` [${inline('WIDTH', mode, x1!)}${inline('HEIGHT', mode, y1!)}${inline('WIDTH', mode, x2!)}${inline('HEIGHT', mode, y2!)}]`;
+  });
+  const spanned = boxed.replace(BENCH_SPAN, (_m, a: string, b: string) => {
+    const s = pyFloat(a);
+    const e = pyFloat(b);
+    if (s >= e) return '{<error>}';
+    return ` {${inline('TEMP', mode, round3(s))}${inline('TEMP', mode, round3(e))}} `;
+  });
+  return spanned.replace(BENCH_START, (_m, a: string) => ` Starts in ${inline('TEMP', mode, round3(pyFloat(a)))} `);
+}
+
+// ---- step 2: values out of the text -------------------------------------------------------
+
+const VARIABLE_KEYS = [
+  ['TEMP-INPUT', 'temporal'], ['TEMP-OUTPUT', 'temporalOutput'],
+  ['HEIGHT-INPUT', 'height'], ['HEIGHT-OUTPUT', 'heightOutput'],
+  ['WIDTH-INPUT', 'width'], ['WIDTH-OUTPUT', 'widthOutput'],
+] as const;
+// The reference eval()s whatever sits between the key and the next '>'; accept numbers only.
+const NUMBER_LITERAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+export const emptyVariables = (): PromptVariables =>
+  ({ temporal: [], height: [], width: [], temporalOutput: [], heightOutput: [], widthOutput: [] });
+
+/** inference/src/utils.py get_variables, on one turn: appends to `into`, returns the text. */
+export function extractVariables(text: string, into: PromptVariables): string {
+  let out = text;
+  for (const [key, field] of VARIABLE_KEYS) {
+    // Python's '.' stops only at '\n'.
+    out = out.replace(new RegExp(`<${key}([^\\n]*?)>`, 'g'), (m, k: string) => {
+      if (!NUMBER_LITERAL.test(k)) {
+        throw new InputError(`prompt text: ${m} has no numeric value; write coordinates as <t0.5>, <w0.5>, <h0.5> (demo syntax) or [a,b,c,d] / {s,e} (benchmark syntax)`);
+      }
+      into[field].push(Number(k));
+      return `<${key}>`;
+    });
+  }
+  return out;
+}
+
+// ---- step 3: media tag -> placeholder run -------------------------------------------------
+
+function run(start: string, patch: string, end: string, total: number): string {
+  if (!Number.isInteger(total) || total < 2) throw new InputError(`media layout: run ${start}..${end} needs at least 2 tokens, got ${total}`);
+  return start + patch.repeat(total - 2) + end;
+}
+
+/** preprocess_multimodal on one value (image wins when both tags occur, as in the reference). */
+export function expandMedia(value: string, media: MediaLayout = LLAVA_ST_MEDIA): string {
+  const moveToFront = (v: string, tag: string): string => {
+    if (v.split(tag).length - 1 !== 1 || v.startsWith(tag)) return v;
+    return pyStrip(`${tag}\n${pyStrip(v.replace(tag, ''))}`);
+  };
+  if (value.includes(IMAGE_TAG)) {
+    const moved = moveToFront(value, IMAGE_TAG);
+    const block = run('<im_start>', '<im_patch>', '<im_end>', media.imageTokens);
+    // The reference also deletes this marker, a leftover of a LLaVA training set.
+    return moved.replaceAll(IMAGE_TAG, block).replaceAll('QA_GT_caption_based_noisy', '');
+  }
+  if (value.includes(VIDEO_TAG)) {
+    const moved = moveToFront(value, VIDEO_TAG);
+    const block = run('<vid_start>', '<vid_patch>', '<vid_end>', media.fastVideoTokens)
+      + run('<slow_vid_start>', '<vid_patch>', '<slow_vid_end>', media.slowVideoTokens);
+    return moved.replaceAll(VIDEO_TAG, block);
+  }
+  return value;
+}
+
+// ---- the whole prompt ---------------------------------------------------------------------
+
+/** Turns after steps 1–3, plus their values. */
+export function formatConversation(
+  turns: readonly ChatTurn[], opts: PromptOptions = {},
+): { turns: ChatTurn[]; variables: PromptVariables } {
+  const variables = emptyVariables();
+  const format = (opts.syntax ?? 'demo') === 'demo' ? formatDemoCoordinates : formatBenchmarkCoordinates;
+  const out = turns.map((t) => ({
+    role: t.role,
+    content: expandMedia(extractVariables(format(t.content, t.role), variables), opts.media),
+  }));
+  return { turns: out, variables };
+}
+
+/** The question with its media tag, as demo.py makes the user turn ("<video>\n" + query). */
+export function withMediaTag(question: string, modality: Modality): string {
+  if (modality === 'text') return question;
+  const tag = modality === 'image' ? IMAGE_TAG : VIDEO_TAG;
+  return question.includes(tag) ? question : `${tag}\n${question}`;
+}
+
+/** A single-question generation prompt (the reference's only inference layout). */
+export function buildPrompt(tokenizer: Qwen2Tokenizer, question: string, opts: PromptOptions = {}): BuiltPrompt {
+  return buildConversationPrompt(tokenizer, [{ role: 'user', content: withMediaTag(question, opts.modality ?? 'text') }], opts);
+}
+
+/**
+ * A multi-turn prompt: user, assistant, ..., user; an assistant turn is left open at the end.
+ * `opts.modality` adds the tag to the first user turn when no turn has it.
+ */
+export function buildConversationPrompt(
+  tokenizer: Qwen2Tokenizer, turns: readonly ChatTurn[], opts: PromptOptions = {},
+): BuiltPrompt {
+  if (turns.length === 0 || turns[0]!.role !== 'user' || turns.at(-1)!.role !== 'user') {
+    throw new InputError('buildConversationPrompt: turns must start and end with a user turn');
+  }
+  turns.forEach((t, i) => {
+    if (i > 0 && t.role === turns[i - 1]!.role) throw new InputError(`buildConversationPrompt: turns[${i}] repeats role ${t.role}`);
+  });
+  const modality = opts.modality ?? 'text';
+  const tag = modality === 'image' ? IMAGE_TAG : VIDEO_TAG;
+  const tagged = modality === 'text' || turns.some((t) => t.content.includes(tag))
+    ? turns
+    : [{ role: 'user' as const, content: withMediaTag(turns[0]!.content, modality) }, ...turns.slice(1)];
+  const { turns: formatted, variables } = formatConversation(tagged, opts);
+  if (modality !== 'text') {
+    for (const token of modality === 'image' ? ['<im_start>', '<im_patch>', '<im_end>'] : ['<vid_start>', '<vid_patch>', '<vid_end>', '<slow_vid_start>', '<slow_vid_end>']) {
+      tokenizer.requireId(token); // else the run would silently become BPE text
+    }
+  }
+
+  const imStart = tokenizer.requireId('<|im_start|>');
+  const imEnd = tokenizer.requireId('<|im_end|>');
+  const ids: number[] = [];
+  let text = '';
+  // One piece: tokenized on its own, as preprocess_qwen does. A number is an id taken as is.
+  const piece = (p: string | number): void => {
+    if (typeof p === 'number') { ids.push(p); text += tokenizer.decode([p]); return; }
+    ids.push(...tokenizer.encode(p));
+    text += p;
+  };
+  const roleHeader = (role: Role): string => (role === 'user' ? '<|im_start|>user' : '<|im_start|>assistant');
+
+  [imStart, 'system', '\n', opts.systemMessage ?? DEFAULT_SYSTEM_MESSAGE, imEnd, '\n'].forEach(piece);
+  for (const t of formatted) [roleHeader(t.role), '\n', t.content, imEnd, '\n'].forEach(piece);
+  [roleHeader('assistant'), '\n'].forEach(piece);
+  return { ids, variables, text };
+}
+
+// ---- helpers for fixtures and logs --------------------------------------------------------
+
+/** The reference's variables dict (keys as in LLaVA-ST's get_variables). */
+export function toReferenceVariables(v: PromptVariables): Record<string, number[]> {
+  return {
+    temporal_input_locations: v.temporal,
+    temporal_output_locations: v.temporalOutput,
+    spatial_height_input_locations: v.height,
+    spatial_height_output_locations: v.heightOutput,
+    spatial_width_input_locations: v.width,
+    spatial_width_output_locations: v.widthOutput,
+  };
+}
+
+/** Writes runs of one repeated added token as `<tok>×n` (n ≥ 2), for readable logs. */
+export function compactRuns(text: string): string {
+  return text.replace(/(<[^<>\s]+>)\1+/g, (m, tok: string) => `${tok}×${m.length / tok.length}`);
+}
