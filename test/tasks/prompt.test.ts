@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InputError } from '../../src/core/errors.js';
 import { Qwen2Tokenizer } from '../../src/io/tokenizer.js';
 import {
@@ -20,7 +21,8 @@ import {
   regQuestion, stvgQuestion, svgQuestion, taskQuestion, trQuestion, tvgQuestion,
 } from '../../src/tasks/task_prompts.js';
 
-const SHARED = join(process.cwd(), '..', 'shared');
+// dist/test/tasks/ -> the checkout root -> its sibling shared/
+const SHARED = join(fileURLToPath(new URL('../../../', import.meta.url)), '..', 'shared');
 const readJson = (...p: string[]): unknown => JSON.parse(readFileSync(join(SHARED, ...p), 'utf8'));
 const tok = await Qwen2Tokenizer.fromDirectory(join(SHARED, 'fixtures', 'qwen2-tokenizer'));
 

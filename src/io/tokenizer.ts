@@ -1,0 +1,325 @@
+// The Qwen2 byte-level BPE tokenizer with LLaVA-ST's added tokens (architecture.md §5.1, §7.1).
+//
+// Pipeline for encode(text), as the HF fast tokenizer LLaVA-ST loads does it:
+//   1. split out added/special tokens by exact match on the raw text (never normalised, no
+//      lstrip/rstrip: "a <im_end>" keeps its space as its own token);
+//   2. NFC-normalise each remaining piece;
+//   3. pre-tokenise with the Qwen2 regex (one digit per piece, contractions, whitespace runs);
+//   4. map UTF-8 bytes to the GPT-2 byte alphabet and apply the BPE merges by rank.
+// No BOS/EOS is added. decode(ids) keeps added tokens verbatim with no spaces between them.
+//
+// The BPE itself is @huggingface/tokenizers (tokenizers.js): fed a tokenizer.json object built in
+// memory from vocab.json + merges.txt + the added-token files, it reproduces every reference
+// pair in shared/fixtures/qwen2-tokenizer exactly (see test/io/tokenizer.test.ts). It translates
+// the Oniguruma pattern faithfully (\s as Unicode White_Space, not JavaScript's \s with U+FEFF).
+//
+// Where the added tokens come from, in order; all sources are merged and must agree:
+//   tokenizer.json `added_tokens`, tokenizer_config.json `added_tokens_decoder`,
+//   added_tokens.json (content -> id), llava_st_added_tokens.json (an id table whose
+//   `<X-000>`/`<X-099>` endpoints stand for the whole run between them).
+
+import { Tokenizer } from '@huggingface/tokenizers';
+import { LlavaStError } from '../core/errors.js';
+
+/** A missing, unreadable or inconsistent tokenizer file, or an id the tokenizer does not know. */
+export class TokenizerError extends LlavaStError {
+  constructor(message: string, options?: { cause?: unknown }) { super('E_TOKENIZER', message, options); }
+}
+
+/** Qwen2's pre-tokenisation pattern (Oniguruma syntax, as in Qwen2's tokenizer.json). */
+export const QWEN2_PRETOKENIZE_PATTERN =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+export interface AddedTokenEntry { id: number; content: string; special: boolean }
+
+/**
+ * The tokenizer files, already read (JSON parsed, merges.txt as text). Either `tokenizerJson`
+ * or both `vocab` and `merges` must be present. `names` maps each field to the path it came
+ * from, for error messages.
+ */
+export interface TokenizerFiles {
+  tokenizerJson?: unknown;
+  vocab?: unknown;
+  merges?: string;
+  tokenizerConfig?: unknown;
+  addedTokens?: unknown;
+  llavaStAddedTokens?: unknown;
+  names?: Partial<Record<Exclude<keyof TokenizerFiles, 'names'>, string>>;
+}
+
+const FILE_NAMES = {
+  tokenizerJson: 'tokenizer.json',
+  vocab: 'vocab.json',
+  merges: 'merges.txt',
+  tokenizerConfig: 'tokenizer_config.json',
+  addedTokens: 'added_tokens.json',
+  llavaStAddedTokens: 'llava_st_added_tokens.json',
+} as const satisfies Record<Exclude<keyof TokenizerFiles, 'names'>, string>;
+type FileKey = keyof typeof FILE_NAMES;
+
+const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isId = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+
+export class Qwen2Tokenizer {
+  /** Number of ids, i.e. len(tokenizer): 151960 for LLaVA-ST (max id + 1). */
+  readonly size: number;
+  /** Every added token, by id. */
+  readonly addedTokens: readonly AddedTokenEntry[];
+  private readonly inner: Tokenizer;
+  private readonly addedByContent: ReadonlyMap<string, number>;
+
+  private constructor(inner: Tokenizer, added: AddedTokenEntry[], bpeSize: number) {
+    this.inner = inner;
+    this.addedTokens = added;
+    this.addedByContent = new Map(added.map((t) => [t.content, t.id]));
+    this.size = Math.max(bpeSize, ...added.map((t) => t.id + 1));
+  }
+
+  /** Reads a checkpoint or tokenizer directory (Node only): 0.6-0.9 s on an idle 2-core machine. */
+  static async fromDirectory(dir: string): Promise<Qwen2Tokenizer> {
+    const { readFile, stat } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+    if (!isDir) throw new TokenizerError(`tokenizer directory ${dir} does not exist or is not a directory`);
+    const files: TokenizerFiles = { names: {} };
+    for (const key of Object.keys(FILE_NAMES) as FileKey[]) {
+      const path = join(dir, FILE_NAMES[key]);
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // optional unless required below
+        throw new TokenizerError(`${path}: unreadable (${(err as Error).message})`, { cause: err });
+      }
+      files.names![key] = path;
+      if (key === 'merges') { files.merges = text; continue; }
+      try {
+        files[key] = JSON.parse(text);
+      } catch (err) {
+        throw new TokenizerError(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
+      }
+    }
+    if (files.tokenizerJson === undefined) {
+      for (const key of ['vocab', 'merges'] as const) {
+        if (files[key] === undefined) {
+          throw new TokenizerError(`${join(dir, FILE_NAMES[key])}: missing (a tokenizer directory needs tokenizer.json, or vocab.json and merges.txt)`);
+        }
+      }
+    }
+    return Qwen2Tokenizer.fromFiles(files);
+  }
+
+  /** Builds the tokenizer from files already in memory (works in a browser too). */
+  static fromFiles(files: TokenizerFiles): Qwen2Tokenizer {
+    const name = (key: FileKey): string => files.names?.[key] ?? FILE_NAMES[key];
+    const added = collectAddedTokens(files, name);
+    let json: Record<string, unknown>;
+    let bpeSize: number;
+    if (files.tokenizerJson !== undefined) {
+      if (!isRecord(files.tokenizerJson) || !isRecord(files.tokenizerJson['model'])) {
+        throw new TokenizerError(`${name('tokenizerJson')}: no "model" object`);
+      }
+      const model = files.tokenizerJson['model'];
+      if (model['type'] !== undefined && model['type'] !== 'BPE') {
+        throw new TokenizerError(`${name('tokenizerJson')}: model type ${String(model['type'])} is not BPE`);
+      }
+      bpeSize = checkVocab(model['vocab'], name('tokenizerJson'), added);
+      json = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...files.tokenizerJson };
+    } else {
+      if (files.vocab === undefined) throw new TokenizerError(`${name('vocab')}: missing`);
+      if (files.merges === undefined) throw new TokenizerError(`${name('merges')}: missing`);
+      bpeSize = checkVocab(files.vocab, name('vocab'), added);
+      json = qwen2TokenizerJson(files.vocab as Record<string, number>, parseMerges(files.merges, name('merges')));
+    }
+    json = {
+      ...json,
+      added_tokens: added.map((t) => ({
+        id: t.id, content: t.content, special: t.special,
+        single_word: false, lstrip: false, rstrip: false, normalized: false,
+      })),
+    };
+    const config = isRecord(files.tokenizerConfig) ? files.tokenizerConfig : {};
+    let inner: Tokenizer;
+    try {
+      // Qwen2 ships clean_up_tokenization_spaces=false; tokenizers.js would default it to true.
+      inner = new Tokenizer(json, { clean_up_tokenization_spaces: config['clean_up_tokenization_spaces'] ?? false });
+    } catch (err) {
+      throw new TokenizerError(`${files.tokenizerJson !== undefined ? name('tokenizerJson') : name('vocab')}: ${(err as Error).message}`, { cause: err });
+    }
+    return new Qwen2Tokenizer(inner, added, bpeSize);
+  }
+
+  /** Token ids of `text`: added tokens split out first, no BOS/EOS. */
+  encode(text: string): number[] {
+    if (text.length === 0) return [];
+    return this.inner.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** The text of `ids`, added tokens kept verbatim; invalid UTF-8 becomes U+FFFD. */
+  decode(ids: readonly number[]): string {
+    ids.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= this.size || this.inner.id_to_token(id) === undefined) {
+        throw new TokenizerError(`decode: ids[${i}] = ${id} is not a token id (0..${this.size - 1})`);
+      }
+    });
+    if (ids.length === 0) return '';
+    return this.inner.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
+
+  /** Id of a token as written in the vocabulary (byte alphabet, e.g. "Ġthe") or an added token. */
+  tokenToId(token: string): number | undefined {
+    return this.addedByContent.get(token) ?? this.inner.token_to_id(token);
+  }
+
+  /** The vocabulary string of `id` (byte alphabet for BPE tokens), or undefined. */
+  idToToken(id: number): string | undefined {
+    return this.inner.id_to_token(id);
+  }
+
+  /** Id of an added token that must exist (e.g. "<im_patch>"); throws naming the token. */
+  requireId(token: string): number {
+    const id = this.addedByContent.get(token);
+    if (id === undefined) throw new TokenizerError(`tokenizer has no added token ${token}`);
+    return id;
+  }
+}
+
+// ---- building the in-memory tokenizer.json ------------------------------------------------
+
+function qwen2TokenizerJson(vocab: Record<string, number>, merges: [string, string][]): Record<string, unknown> {
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false };
+  return {
+    normalizer: { type: 'NFC' },
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: QWEN2_PRETOKENIZE_PATTERN }, behavior: 'Isolated', invert: false },
+        byteLevel,
+      ],
+    },
+    post_processor: null,
+    decoder: byteLevel,
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
+      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
+    },
+  };
+}
+
+/** merges.txt: an optional `#version` header, then "a b" per line. Lines like "# #" are merges. */
+function parseMerges(text: string, file: string): [string, string][] {
+  const lines = text.split('\n');
+  const out: [string, string][] = [];
+  lines.forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.length === 0 || (i === 0 && line.startsWith('#version'))) return;
+    const parts = line.split(' ');
+    if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+      throw new TokenizerError(`${file}:${i + 1}: expected two tokens separated by one space, got ${JSON.stringify(line)}`);
+    }
+    out.push([parts[0]!, parts[1]!]);
+  });
+  return out;
+}
+
+/**
+ * Checks vocab is {token: id} with distinct non-negative ids, and that an added token reuses a
+ * BPE id only with the same content. Returns max id + 1.
+ */
+function checkVocab(vocab: unknown, file: string, added: readonly AddedTokenEntry[]): number {
+  if (!isRecord(vocab)) throw new TokenizerError(`${file}: vocabulary is not a {token: id} object`);
+  const addedById = new Map(added.map((t) => [t.id, t.content]));
+  const seen = new Set<number>();
+  let size = 0;
+  for (const token in vocab) {
+    const id = vocab[token];
+    if (!isId(id)) throw new TokenizerError(`${file}: token ${JSON.stringify(token)} has id ${String(id)}, not a non-negative integer`);
+    if (seen.has(id)) throw new TokenizerError(`${file}: id ${id} is used twice (second time by ${JSON.stringify(token)})`);
+    seen.add(id);
+    size = Math.max(size, id + 1);
+    const content = addedById.get(id);
+    if (content !== undefined && content !== token) {
+      throw new TokenizerError(`${file}: id ${id} is BPE token ${JSON.stringify(token)} and also added token ${content}`);
+    }
+  }
+  return size;
+}
+
+// ---- added tokens -------------------------------------------------------------------------
+
+function collectAddedTokens(files: TokenizerFiles, name: (k: FileKey) => string): AddedTokenEntry[] {
+  const byId = new Map<number, AddedTokenEntry & { from: string }>();
+  const byContent = new Map<string, number>();
+  const add = (id: unknown, content: unknown, special: boolean, from: string): void => {
+    if (!isId(id) || typeof content !== 'string' || content.length === 0) {
+      throw new TokenizerError(`${from}: added token ${JSON.stringify(content)} -> ${String(id)} is not a (non-empty string, id) pair`);
+    }
+    const prevContent = byId.get(id);
+    if (prevContent !== undefined && prevContent.content !== content) {
+      throw new TokenizerError(`${from}: id ${id} is ${content}, but ${prevContent.from} says ${prevContent.content}`);
+    }
+    const prevId = byContent.get(content);
+    if (prevId !== undefined && prevId !== id) {
+      throw new TokenizerError(`${from}: ${content} has id ${id}, but ${byId.get(prevId)!.from} says ${prevId}`);
+    }
+    if (prevContent === undefined) byId.set(id, { id, content, special, from });
+    byContent.set(content, id);
+  };
+
+  if (isRecord(files.tokenizerJson) && Array.isArray(files.tokenizerJson['added_tokens'])) {
+    for (const t of files.tokenizerJson['added_tokens'] as unknown[]) {
+      const r = isRecord(t) ? t : {};
+      add(r['id'], r['content'], r['special'] !== false, name('tokenizerJson'));
+    }
+  }
+  if (isRecord(files.tokenizerConfig) && isRecord(files.tokenizerConfig['added_tokens_decoder'])) {
+    for (const [id, t] of Object.entries(files.tokenizerConfig['added_tokens_decoder'])) {
+      const r = isRecord(t) ? t : {};
+      add(Number(id), r['content'], r['special'] !== false, name('tokenizerConfig'));
+    }
+  }
+  if (files.addedTokens !== undefined) {
+    if (!isRecord(files.addedTokens)) throw new TokenizerError(`${name('addedTokens')}: not a {token: id} object`);
+    for (const [content, id] of Object.entries(files.addedTokens)) add(id, content, true, name('addedTokens'));
+  }
+  if (files.llavaStAddedTokens !== undefined) {
+    for (const [content, id] of llavaStTable(files.llavaStAddedTokens, name('llavaStAddedTokens'))) {
+      add(id, content, true, name('llavaStAddedTokens'));
+    }
+  }
+  return [...byId.values()].sort((a, b) => a.id - b.id).map(({ id, content, special }) => ({ id, content, special }));
+}
+
+/** llava_st_added_tokens.json's id tables, with `<X-000>`..`<X-099>` endpoint pairs filled in. */
+function llavaStTable(json: unknown, file: string): [string, unknown][] {
+  if (!isRecord(json)) throw new TokenizerError(`${file}: not a JSON object`);
+  const out: [string, unknown][] = [];
+  for (const table of ['qwen2_control_tokens', 'llava_st_tokens']) {
+    const t = json[table];
+    if (t === undefined) continue;
+    if (!isRecord(t)) throw new TokenizerError(`${file}: "${table}" is not a {token: id} object`);
+    out.push(...Object.entries(t));
+  }
+  const RUN = /^<([A-Z]+)-(\d{3})>$/;
+  const starts = new Map<string, [number, unknown]>();
+  for (const [content, id] of [...out]) {
+    const m = RUN.exec(content);
+    if (m === null) continue;
+    const first = starts.get(m[1]!);
+    if (first === undefined) { starts.set(m[1]!, [Number(m[2]), id]); continue; }
+    const [k0, id0] = first;
+    const k1 = Number(m[2]);
+    if (!isId(id0) || !isId(id) || (id as number) - id0 !== k1 - k0) {
+      throw new TokenizerError(`${file}: run <${m[1]}-${k0}>..${content} has ids ${String(id0)}..${String(id)}, not consecutive`);
+    }
+    for (let k = k0 + 1; k < k1; k++) out.push([`<${m[1]}-${String(k).padStart(3, '0')}>`, id0 + k - k0]);
+  }
+  if (json['len_tokenizer'] !== undefined) {
+    const maxId = Math.max(...out.map(([, id]) => (isId(id) ? id : -1)));
+    if (maxId + 1 !== json['len_tokenizer']) {
+      throw new TokenizerError(`${file}: len_tokenizer is ${String(json['len_tokenizer'])} but the largest id is ${maxId}`);
+    }
+  }
+  return out;
+}
