@@ -5,6 +5,7 @@ import { LlavaStError } from '../core/errors.js';
 type Main = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> = {
+  demo: { summary: 'answer the demo model\'s sample questions and draw the answers (no download)', load: async () => (await import('./demo.js')).demoMain },
   info: { summary: 'print the WebGPU adapter, its limits and features (--ceilings: measure its ceilings)', load: async () => (await import('./info.js')).infoMain },
   inspect: { summary: 'validate a safetensors file, index or checkpoint directory and list its tensors', load: async () => (await import('./inspect.js')).inspectMain },
   verify: { summary: 'compare every stage of a checkpoint against golden fixture tensors', load: async () => (await import('./verify.js')).verifyMain },
