@@ -1,0 +1,20 @@
+// The public API of llava-st-webgpu.
+export * from './core/errors.js';
+export { requestGpu, Gpu, type GpuOptions, type Limits } from './core/device.js';
+export { Tensor, numel, type Shape } from './core/tensor.js';
+export { scope, scopeAsync, keep } from './core/registry.js';
+export { type DType, toF16, fromF16 } from './core/dtype.js';
+export { SafetensorsFile } from './core/safetensors.js';
+export { Checkpoint } from './core/checkpoint.js';
+export { add, mul, sub } from './ops/elementwise.js';
+export { linear, SplitWeight, type Weight } from './ops/linear.js';
+export { layerNorm, rmsNorm } from './ops/norm.js';
+export { gelu, siluMul } from './ops/activation.js';
+export { rope } from './ops/rope.js';
+export { attention } from './ops/attention.js';
+export { regionAttention } from './ops/region_attention.js';
+export { softmax } from './ops/softmax.js';
+export { argmax } from './ops/argmax.js';
+export { LlavaSt } from './model/llava_st.js';
+export { Qwen2Tokenizer } from './io/tokenizer.js';
+export { Assistant, type AnswerResult, type MediaInput } from './tasks/assistant.js';
