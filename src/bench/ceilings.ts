@@ -109,3 +109,27 @@ export function formatCeilings(c: Ceilings): string {
     `timing         ${c.timing === 'timestamp' ? 'GPU timestamp queries' : 'wall clock'}`,
   ].join('\n');
 }
+
+/**
+ * The compute dtype this adapter runs faster, decided from measured FMA rates rather than assumed:
+ * f16 only when the adapter has shader-f16 and its f16 rate beats f32 by a clear margin (on
+ * lavapipe f16 is ~5× slower than f32; on most GPUs it is ~2× faster). Measured once per process.
+ */
+const chosen = new WeakMap<Gpu, 'f32' | 'f16'>();
+export async function preferredComputeDType(gpu: Gpu): Promise<'f32' | 'f16'> {
+  const hit = chosen.get(gpu);
+  if (hit) return hit;
+  let dtype: 'f32' | 'f16' = 'f32';
+  if (gpu.hasF16) {
+    const timer = new GpuTimer(gpu);
+    try {
+      const f32 = await fmaRate(gpu, timer, 'f32');
+      const f16 = await fmaRate(gpu, timer, 'f16');
+      if (f16 > 1.25 * f32) dtype = 'f16';
+    } finally {
+      timer.destroy();
+    }
+  }
+  chosen.set(gpu, dtype);
+  return dtype;
+}

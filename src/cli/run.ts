@@ -11,12 +11,13 @@ import { taskQuestion, TASK_MODALITY, type Task, type TaskRequest } from '../tas
 import type { AnswerTask } from '../tasks/coordinates.js';
 import { Progress } from './progress.js';
 import { writeViz } from './viz_output.js';
+import { preferredComputeDType } from '../bench/ceilings.js';
 
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models', 'llava-st-synth');
 
 const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | --image FILE)
                     (--task T [--query TEXT] [--box x1,y1,x2,y2] [--span s,e] | --prompt TEXT)
-                    [--json] [--viz OUT.png|OUT.gif] [--max-new-tokens N] [--dtype f32|f16] [--sample]
+                    [--json] [--viz OUT.png|OUT.gif] [--max-new-tokens N] [--dtype auto|f32|f16] [--sample]
   --model DIR        checkpoint folder (config.json, *.safetensors, tokenizer); default: the demo model
   --video FILE       a video; 100 frames are sampled over --split (inclusive frame range, default all)
   --image FILE       a PNG or JPEG image
@@ -26,6 +27,7 @@ const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | 
                      spans and boxes are normalized to [0, 1]
   --prompt TEXT      a free-form question; coordinates inline as <t0.4>, <w0.5>, <h0.6>
   --json             print one JSON object (answer, ids, spans, boxes, timings)
+  --dtype D          compute dtype; auto (default) picks the faster of f32/f16 on this adapter, measured
   --viz OUT          draw the boxes and the span: .png (image, or a contact sheet) or .gif (video)`;
 
 const TASKS = Object.keys(TASK_MODALITY) as Task[];
@@ -99,8 +101,8 @@ export async function runMain(argv: string[]): Promise<number> {
   if (values.split && !values.video) throw new InputError('--split applies to --video only');
   const maxNew = values['max-new-tokens'] !== undefined ? Number(values['max-new-tokens']) : 1024;
   if (!Number.isSafeInteger(maxNew) || maxNew < 1) throw new InputError(`--max-new-tokens ${values['max-new-tokens']}: expected a positive integer`);
-  const dtype = values.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f16') throw new InputError(`--dtype ${dtype}: expected f32 or f16`);
+  const dtypeArg = values.dtype ?? 'auto';
+  if (dtypeArg !== 'f32' && dtypeArg !== 'f16' && dtypeArg !== 'auto') throw new InputError(`--dtype ${dtypeArg}: expected f32, f16 or auto`);
 
   let question: string;
   let task: Task | undefined;
@@ -120,6 +122,8 @@ export async function runMain(argv: string[]): Promise<number> {
   if (values.viz && !media) throw new InputError('--viz needs --video or --image');
 
   const gpu = await requestGpu();
+  if (dtypeArg === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
+  const dtype = dtypeArg === 'auto' ? await preferredComputeDType(gpu) : dtypeArg;
   const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };
   try {
     const assistant = await Assistant.load(gpu, modelDir, { dtype, onProgress: (s, d, t) => bars[s].update(d, t) });
