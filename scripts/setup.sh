@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine without a GPU needs to run llava-st-webgpu:
+#   (and headless Chromium on Debian, for the browser test)
 #   - Mesa's lavapipe (software Vulkan) >= 25: Dawn refuses older drivers
 #     ("shaderUniform*ArrayDynamicIndexing required"; bookworm ships 22.3, backports 25.x)
 #   - the Vulkan loader (libvulkan1) and ffmpeg (video decoding)
@@ -32,9 +33,12 @@ need_apt=()
 if ! lavapipe_ok; then need_apt+=(mesa-vulkan-drivers); fi
 dpkg-query -W -f='${Status}' libvulkan1 2>/dev/null | grep -q "ok installed" || need_apt+=(libvulkan1)
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+# Headless Chromium runs the browser test (WebGPU through navigator.gpu). Debian packages it; on
+# Ubuntu it is a snap, so there the browser test skips itself.
+. /etc/os-release
+if [ "${ID:-}" = debian ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
-  . /etc/os-release
   codename="${VERSION_CODENAME:-}"
   if [ "${ID:-}" = debian ] && ! lavapipe_ok; then
     mirror="$(debian_mirror)"
