@@ -1,15 +1,46 @@
-// Pointwise activations, computed in f32.
-import type { Tensor } from '../core/tensor.js';
-import { notImplemented } from './todo.js';
+// Pointwise activations, computed in f32 and rounded once to the storage type; see activation.wgsl.
+import { DTypeError, ShapeError } from '../core/errors.js';
+import { Tensor, shapeStr } from '../core/tensor.js';
+
+const WG = 64;
+const CHUNK = 4;
+
+function run(op: string, inputs: Tensor[], expr: string): Tensor {
+  const x = inputs[0]!;
+  if (x.dtype !== 'f32' && x.dtype !== 'f16') throw new DTypeError(`${op}: ${x.name} is ${x.dtype}; only f32 and f16 are supported`);
+  const gpu = x.gpu;
+  const y = Tensor.empty(gpu, x.shape, x.dtype, op);
+  if (x.size === 0) return y;
+  const vec = x.size % 4 === 0;
+  const VT = vec ? `vec4<${x.dtype}>` : x.dtype;
+  const units = vec ? x.size / 4 : x.size;
+  const kernel = gpu.kernels.get({
+    source: 'activation',
+    defines: {
+      VT, F: vec ? 'vec4<f32>' : 'f32', EXPR: expr, OUT: inputs.length + 1,
+      B_DECL: inputs.length > 1 ? `@group(0) @binding(2) var<storage, read> b: array<${VT}>;` : '',
+    },
+    constants: { WG, CHUNK }, ...(x.dtype === 'f16' ? { enables: ['f16'] } : {}),
+  });
+  kernel.dispatch([...inputs.map((t) => t.binding()), y.binding()], Math.ceil(units / (WG * CHUNK)), new Uint32Array([units, 0, 0, 0]));
+  return y;
+}
 
 /** GELU: 'tanh' approximation (SigLIP MLP) or exact 'erf' form (projector, packer MLPs). */
 export function gelu(x: Tensor, form: 'tanh' | 'erf'): Tensor {
-  void x; void form;
-  return notImplemented('gelu');
+  const F = x.size % 4 === 0 ? 'vec4<f32>' : 'f32';
+  if (form !== 'tanh' && form !== 'erf') throw new ShapeError(`gelu: form must be 'tanh' or 'erf', got ${String(form)}`);
+  return run(`gelu_${form}`, [x], `gelu_${form}(${F}(a[j]))`);
 }
 
-/** SwiGLU's gate: silu(gate) ⊙ up (arXiv 2002.05202). gate, up [..., I] -> [..., I] */
+/** SwiGLU's gate: silu(gate) ⊙ up (arXiv 2002.05202). gate, up [..., I] -> [..., I]
+ *  As Qwen2MLP in fp16: silu in f32 rounded to the storage type, then one rounded product. */
 export function siluMul(gate: Tensor, up: Tensor): Tensor {
-  void gate; void up;
-  return notImplemented('siluMul');
+  if (gate.shape.length !== up.shape.length || gate.shape.some((d, i) => d !== up.shape[i])) {
+    throw new ShapeError(`siluMul: gate ${gate.name} ${shapeStr(gate.shape)} and up ${up.name} ${shapeStr(up.shape)} differ`);
+  }
+  if (up.dtype !== gate.dtype) throw new DTypeError(`siluMul: up ${up.name} is ${up.dtype} but gate ${gate.name} is ${gate.dtype}`);
+  const vec = gate.size % 4 === 0;
+  const F = vec ? 'vec4<f32>' : 'f32', VT = vec ? `vec4<${gate.dtype}>` : gate.dtype;
+  return run('siluMul', [gate, up], `${F}(${VT}(silu(${F}(a[j])))) * ${F}(b[j])`);
 }
