@@ -1,0 +1,352 @@
+// LLaVA-ST end to end (architecture.md §1, §7, §10): vision -> projector -> LAPE -> packer ->
+// splice into the prompt embeddings -> coordinate injection -> Qwen2 prefill -> decode.
+//
+// The released code's quirks, reproduced on purpose (fixture README "What the real forward does"):
+//   - image: the 729 post-LAPE tokens replace [p, p+729) at <im_start>; the packer is not used
+//   - video: the packed slow tokens replace [q, q+T/k·L) at <slow_vid_start>; the fast block's
+//     900 positions keep the plain embeddings of <vid_start> <vid_patch>… <vid_end>
+//   - <WIDTH-INPUT> is never injected; *-OUTPUT placeholders interpolate the INPUT tables
+//
+// Shapes: T frames, N = G² tokens a frame, L tokens a frame after the spatial packer,
+//         S prompt length, D LLM width, W logits width.
+import type { Gpu } from '../core/device.js';
+import { Checkpoint } from '../core/checkpoint.js';
+import { InputError, ShapeError } from '../core/errors.js';
+import { scope, scopeAsync } from '../core/registry.js';
+import { Tensor } from '../core/tensor.js';
+import { argmax } from '../ops/argmax.js';
+import { copyRows, sliceRows } from '../ops/copy.js';
+import { lerpRows } from '../ops/gather.js';
+import type { Taps } from '../nn/taps.js';
+import { WeightStore, type ComputeDType } from '../nn/weights.js';
+import { loadConfig, type LlavaStConfig, type SpecialTokenName } from './config.js';
+import { CoordinateTables, Lape, type CoordinateKind } from './lape.js';
+import { TokenPacker } from './packer.js';
+import { Projector } from './projector.js';
+import { Qwen2Model } from './qwen2.js';
+import { SiglipVisionTower } from './siglip.js';
+import { packerEmbedDimOf } from './weight_names.js';
+
+export type MediaKind = 'image' | 'video';
+
+/** Normalised pixels, [T, C, S, S] (T = 1 for an image, max_frame for a video). */
+export interface Media { kind: MediaKind; pixels: Float32Array; shape: readonly number[] }
+
+/** Coordinate values for the placeholders, in order of appearance (the reference's `variables`). */
+export interface Variables {
+  temporal_input_locations?: number[];
+  temporal_output_locations?: number[];
+  spatial_height_input_locations?: number[];
+  spatial_height_output_locations?: number[];
+  spatial_width_input_locations?: number[];
+  spatial_width_output_locations?: number[];
+}
+
+/** Placeholder -> its value list and the INPUT table it interpolates (§5.4). WIDTH-INPUT: none. */
+const PLACEHOLDERS: readonly [SpecialTokenName, keyof Variables, CoordinateKind | null][] = [
+  ['<TEMP-INPUT>', 'temporal_input_locations', 'temporal'],
+  ['<TEMP-OUTPUT>', 'temporal_output_locations', 'temporal'],
+  ['<HEIGHT-INPUT>', 'spatial_height_input_locations', 'spatial_height'],
+  ['<HEIGHT-OUTPUT>', 'spatial_height_output_locations', 'spatial_height'],
+  ['<WIDTH-INPUT>', 'spatial_width_input_locations', null], // released code: a bare expression, never assigned
+  ['<WIDTH-OUTPUT>', 'spatial_width_output_locations', 'spatial_width'],
+];
+
+export interface Prompt { ids: readonly number[]; variables?: Variables; media?: Media }
+
+export interface SamplingOptions { temperature?: number; top_k?: number; top_p?: number; repetition_penalty?: number; seed?: number }
+
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  /** Stop ids (default: generation_config's eos_token_id). */
+  eos?: readonly number[];
+  onToken?: (id: number, step: number) => void;
+  /** Greedy unless given: true = generation_config.json's knobs, or explicit values. */
+  sampling?: boolean | SamplingOptions;
+  /** Taps for the prompt's forward (vision stages, inputs_embeds, decoder, logits). */
+  taps?: Taps;
+  /** Teacher forcing: feed these ids instead of the chosen ones (step logits still recorded). */
+  forcedIds?: readonly number[];
+  /** Read back every step's logits row. */
+  returnStepLogits?: boolean;
+  /** The prompt's inputs_embeds [S, D] from embedPrompt (skips the vision stages; not consumed). */
+  promptEmbeds?: Tensor;
+}
+
+export interface GenerateResult { ids: number[]; stepLogits?: Float32Array[]; stopped: 'eos' | 'length' }
+
+export interface LoadOptions { dtype?: ComputeDType; chunkBytes?: number; onProgress?: (name: string) => void }
+
+export class LlavaSt {
+  readonly vision: SiglipVisionTower;
+  readonly projector: Projector;
+  readonly coords: CoordinateTables;
+  readonly lape: Lape;
+  readonly packer: TokenPacker;
+  readonly decoder: Qwen2Model;
+
+  private constructor(readonly gpu: Gpu, readonly config: LlavaStConfig, readonly weights: WeightStore) {
+    const D = config.text.hidden_size;
+    this.vision = new SiglipVisionTower(weights, config.vision);
+    this.projector = new Projector(weights, config.vision.hidden_size, D);
+    this.coords = new CoordinateTables(weights, D, { temporal: config.temporalBins, spatial_height: config.spatialBins, spatial_width: config.spatialBins });
+    this.lape = new Lape(this.coords, config.vision.grid);
+    this.packer = new TokenPacker(weights, D, config.packer, config.vision.grid);
+    this.decoder = new Qwen2Model(weights, config.text, this.coords);
+  }
+
+  /** Reads the config files of `dir`, checks every weight's name and shape, then streams them. */
+  static async load(gpu: Gpu, dir: string, opts: LoadOptions = {}): Promise<LlavaSt> {
+    const ckpt = await Checkpoint.open(dir);
+    try {
+      const shapes = new Map([...ckpt.entries].map(([n, e]) => [n, e.shape]));
+      const config = await loadConfig(dir, packerEmbedDimOf(shapes));
+      const store = new WeightStore(gpu, ckpt, { dtype: opts.dtype ?? 'f32', ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+      let model: LlavaSt;
+      try {
+        model = new LlavaSt(gpu, config, store);
+        await store.load(opts.onProgress);
+      } catch (e) {
+        store.dispose();
+        throw e;
+      }
+      model.decoder.prepare(gpu.limits.maxStorageBufferBindingSize);
+      model.lape.prepared();
+      await gpu.sync();
+      return model;
+    } finally {
+      await ckpt.close();
+    }
+  }
+
+  get dtype(): ComputeDType { return this.weights.dtype; }
+
+  /**
+   * Media -> the visual tokens the LLM receives: image [N, D] (post-LAPE), video [T/k·L, D] (packed).
+   * Taps: vision.embeddings, vision.layers.{i}, vision, projector, lape (per frame [1, N, ·]),
+   * lape.* tables, packer.spatial, packer.slow (an image's packer runs only when tapped).
+   */
+  encodeMedia(media: Media, taps?: Taps): Tensor {
+    const { grid, num_channels: C, image_size: S } = this.config.vision;
+    const [T, c, h, w] = media.shape;
+    if (media.shape.length !== 4 || c !== C || h !== S || w !== S) {
+      throw new ShapeError(`${media.kind} pixels: shape [${media.shape.join(', ')}], the vision tower needs [T, ${C}, ${S}, ${S}]`);
+    }
+    const frames = T!;
+    if (media.kind === 'image' && frames !== 1) throw new ShapeError(`image pixels: ${frames} frames, need 1`);
+    if (media.kind === 'video' && frames !== this.config.packer.frames) {
+      throw new ShapeError(`video pixels: ${frames} frames; the model needs exactly max_frame = ${this.config.packer.frames}`);
+    }
+    return scope(() => {
+      const D = this.config.text.hidden_size, N = grid * grid, L = this.config.packer.latents;
+      const pixels = this.upload(media);
+      this.lape.captureTables(taps);
+      const runPacker = media.kind === 'video' || !!taps && (taps.wants('packer.spatial') || taps.wants('packer.slow'));
+      const spatial = runPacker ? Tensor.empty(this.gpu, [frames * L, D], this.dtype, 'packer.spatial') : undefined;
+      let image: Tensor | undefined;
+      for (let t = 0; t < frames; t++) {
+        const out = scope(() => {
+          const f = this.vision.forwardFrame(sliceRows(pixels, t, t + 1), taps);            // [N, Dv]
+          taps?.capture('vision', f.reshape([1, N, f.shape[1]!]));
+          const p = this.projector.forward(f);                                            // [N, D]
+          taps?.capture('projector', p.reshape([1, N, D]));
+          const x = this.lape.forwardFrame(p, t, taps);                                   // [N, D]
+          taps?.capture('lape', x.reshape([1, N, D]));
+          if (spatial) copyRows(spatial, t * L, this.packer.spatial(x, taps), 0, L);
+          return media.kind === 'image' ? x : undefined;
+        });
+        if (out) image = out;
+      }
+      if (media.kind === 'image') {
+        if (spatial) this.packer.temporal(spatial, 1, taps);                              // tapped, discarded
+        return image!;
+      }
+      return this.packer.temporal(spatial!, frames, taps);                                // [T/k·L, D]
+    });
+  }
+
+  /**
+   * The decoder input: the extended-vocabulary embedding of every id, the visual tokens spliced
+   * in, the coordinate placeholders injected. Tap: inputs_embeds [S, D].
+   */
+  inputsEmbeds(prompt: Prompt, visual: Tensor | undefined, taps?: Taps): Tensor {
+    const ids = this.checkIds(prompt.ids);
+    return scope(() => {
+      const x = this.decoder.embed(ids);                                                  // [S, D]
+      if (prompt.media) this.splice(x, ids, prompt.media.kind, visual!);
+      this.injectCoordinates(x, ids, prompt.variables ?? {});
+      taps?.capture('inputs_embeds', x);
+      return x;
+    });
+  }
+
+  /** Full prompt forward (no generation): logits [S, W] or [1, W]. Resets the KV cache. */
+  async forward(prompt: Prompt, opts: { taps?: Taps; logits?: 'all' | 'last'; reserve?: number } = {}): Promise<Tensor> {
+    return scopeAsync(async () => {
+      const x = this.embedPrompt(prompt, opts.taps);
+      this.decoder.reserve(Math.max(opts.reserve ?? 0, x.shape[0]!));
+      return this.decoder.forward(x, 0, opts.logits ?? 'last', opts.taps)!;
+    });
+  }
+
+  /** Greedy (default) or sampled generation with the KV cache; reads back 4 bytes a token. */
+  async generate(prompt: Prompt, opts: GenerateOptions = {}): Promise<GenerateResult> {
+    const maxNew = opts.maxNewTokens ?? 1024;
+    const eos = new Set(opts.eos ?? this.config.generation.eos_token_id);
+    const sampling = this.samplingOptions(opts.sampling);
+    const taps = opts.taps;
+    const ids: number[] = [];
+    const stepLogits: Float32Array[] = [];
+    let stopped: GenerateResult['stopped'] = 'length';
+    let logits = await scopeAsync(async () => {
+      const x = opts.promptEmbeds ?? this.embedPrompt(prompt, taps);
+      if (x.shape[0] !== prompt.ids.length) throw new ShapeError(`promptEmbeds has ${x.shape[0]} rows for ${prompt.ids.length} prompt ids`);
+      this.decoder.reserve(x.shape[0]! + maxNew);
+      const wantAll = !!taps && taps.wants('logits');
+      const all = this.decoder.forward(x, 0, wantAll ? 'all' : 'last', taps)!;
+      return wantAll ? sliceRows(all, all.shape[0]! - 1, all.shape[0]!) : all;
+    });
+    let position = prompt.ids.length;
+    if (maxNew <= 0) logits.dispose();
+    for (let step = 0; step < maxNew; step++) {
+      const next = await scopeAsync(async () => {
+        let chosen: number;
+        if (opts.returnStepLogits || sampling) {
+          const row = (await logits.toArray()) as Float32Array;
+          if (opts.returnStepLogits) stepLogits.push(row);
+          chosen = sampling ? sample(row, ids, sampling) : (await readId(argmax(logits)));
+        } else {
+          chosen = await readId(argmax(logits));
+        }
+        return chosen;
+      });
+      logits.dispose();
+      const fed = opts.forcedIds?.[step] ?? next;
+      ids.push(fed);
+      opts.onToken?.(fed, step);
+      if (eos.has(fed)) { stopped = 'eos'; break; }
+      if (step === maxNew - 1) break;
+      logits = scope(() => this.decoder.forward(this.decoder.embed(Int32Array.of(fed)), position, 'last')!);
+      position++;
+    }
+    return { ids, stopped, ...(opts.returnStepLogits ? { stepLogits } : {}) };
+  }
+
+  dispose(): void {
+    this.decoder.dispose();
+    this.lape.dispose();
+    this.packer.dispose();
+    this.weights.dispose();
+  }
+
+  /** Vision stages, splice and injection: the decoder input [S, D] (caller owns it). */
+  embedPrompt(prompt: Prompt, taps?: Taps): Tensor {
+    return scope(() => {
+      const visual = prompt.media ? this.encodeMedia(prompt.media, taps) : undefined;
+      return this.inputsEmbeds(prompt, visual, taps);
+    });
+  }
+
+  private upload(media: Media): Tensor {
+    return Tensor.fromArray(this.gpu, media.pixels, media.shape, 'f32', `${media.kind}.pixels`);
+  }
+
+  private checkIds(ids: readonly number[]): Int32Array {
+    const W = this.config.logitsWidth;
+    const out = new Int32Array(ids.length);
+    ids.forEach((id, i) => {
+      if (!Number.isSafeInteger(id) || id < 0 || id >= W) throw new InputError(`prompt id ${id} at position ${i} is outside the extended vocabulary [0, ${W})`);
+      out[i] = id;
+    });
+    return out;
+  }
+
+  /** Overwrites the media block with the visual tokens (§7.3; the fast block is left alone, §7.4). */
+  private splice(x: Tensor, ids: Int32Array, kind: MediaKind, visual: Tensor): void {
+    const tk = this.config.tokens;
+    const [start, end] = kind === 'image' ? [tk['<im_start>'], tk['<im_end>']] : [tk['<slow_vid_start>'], tk['<slow_vid_end>']];
+    const n = visual.shape[0]!;
+    const p = ids.indexOf(start);
+    if (p < 0) throw new InputError(`${kind} prompt has no ${kind === 'image' ? '<im_start>' : '<slow_vid_start>'} token (id ${start})`);
+    if (ids[p + n - 1] !== end) {
+      throw new InputError(`${kind} block at ${p} must span ${n} tokens ending in id ${end}; position ${p + n - 1} holds ${ids[p + n - 1]}`);
+    }
+    copyRows(x, p, visual, 0, n);
+  }
+
+  /** token_transfer (§5.4): the k-th placeholder of a type takes the k-th value of its list. */
+  private injectCoordinates(x: Tensor, ids: Int32Array, vars: Variables): void {
+    const tk = this.config.tokens;
+    for (const [token, key, kind] of PLACEHOLDERS) {
+      if (kind === null) continue;
+      const positions: number[] = [];
+      ids.forEach((id, i) => { if (id === tk[token]) positions.push(i); });
+      if (positions.length === 0) continue;
+      const values = vars[key] ?? [];
+      if (values.length < positions.length) {
+        throw new InputError(`${positions.length} ${token} placeholders but only ${values.length} values in variables.${key}`);
+      }
+      const table = this.coords.input[kind];
+      const top = table.shape[0]! - 1;
+      const i0: number[] = [], i1: number[] = [], w: number[] = [];
+      positions.forEach((_, k) => {
+        const e = Math.min(Math.max(values[k]!, 0), 1) * top;
+        i0.push(Math.floor(e)); i1.push(Math.ceil(e)); w.push(e - Math.floor(e));
+      });
+      scope(() => {
+        const rows = lerpRows(table, i0, i1, w);                                          // [n, D]
+        positions.forEach((pos, k) => copyRows(x, pos, rows, k, 1));
+      });
+    }
+  }
+
+  private samplingOptions(s: GenerateOptions['sampling']): SamplingOptions | undefined {
+    if (!s) return undefined;
+    const g = this.config.generation;
+    const base: SamplingOptions = s === true ? {} : s;
+    const out: SamplingOptions = { ...base };
+    if (out.temperature === undefined && g.temperature !== undefined) out.temperature = g.temperature;
+    if (out.top_k === undefined && g.top_k !== undefined) out.top_k = g.top_k;
+    if (out.top_p === undefined && g.top_p !== undefined) out.top_p = g.top_p;
+    if (out.repetition_penalty === undefined && g.repetition_penalty !== undefined) out.repetition_penalty = g.repetition_penalty;
+    return out;
+  }
+}
+
+async function readId(t: Tensor): Promise<number> {
+  const a = await t.read();
+  return a[0] as number;
+}
+
+/**
+ * HF's processors in their order: repetition penalty (over generated ids), temperature, top-k,
+ * top-p, then a draw (mulberry32 seeded, so runs repeat).
+ */
+export function sample(logits: Float32Array, generated: readonly number[], o: SamplingOptions): number {
+  const x = Float64Array.from(logits);
+  const rp = o.repetition_penalty ?? 1;
+  if (rp !== 1) for (const id of new Set(generated)) x[id] = x[id]! > 0 ? x[id]! / rp : x[id]! * rp;
+  const temp = o.temperature ?? 1;
+  for (let i = 0; i < x.length; i++) x[i] = x[i]! / temp;
+  let order = [...x.keys()].sort((a, b) => x[b]! - x[a]! || a - b);
+  if (o.top_k && o.top_k > 0) order = order.slice(0, o.top_k);
+  const max = x[order[0]!]!;
+  let probs = order.map((i) => Math.exp(x[i]! - max));
+  let sum = probs.reduce((a, b) => a + b, 0);
+  probs = probs.map((p) => p / sum);
+  if (o.top_p !== undefined && o.top_p < 1) {
+    let acc = 0, keep = 0;
+    while (keep < probs.length && (keep === 0 || acc < o.top_p)) acc += probs[keep++]!;
+    order = order.slice(0, keep);
+    probs = probs.slice(0, keep);
+    sum = probs.reduce((a, b) => a + b, 0);
+    probs = probs.map((p) => p / sum);
+  }
+  let s = (o.seed ?? 0) + generated.length * 0x9e3779b9 >>> 0;
+  s = (s + 0x6d2b79f5) >>> 0;
+  let t = Math.imul(s ^ (s >>> 15), 1 | s);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  let u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  for (let k = 0; k < order.length; k++) { u -= probs[k]!; if (u <= 0) return order[k]!; }
+  return order[order.length - 1]!;
+}

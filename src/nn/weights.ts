@@ -1,0 +1,203 @@
+// Weights by checkpoint name. Modules are built synchronously and `take` what they need: the
+// name and shape are checked against the checkpoint's header at once (typed errors before any GPU
+// work), and GPU storage is allocated empty. `load()` then streams every taken tensor from disk
+// in bounded chunks (default 8 MiB) straight into its GPU storage; a shard is never held in memory.
+//
+// Dtype policy (design.md "Dtypes"): the compute dtype is f32 (reference) or f16 (fast).
+//   F32 -> f32 as is | f16 via convert on the GPU
+//   BF16 -> raw 16-bit words uploaded into a u32 staging tensor (one chunk at a time), widened on
+//           the GPU (bf16ToF32 / bf16ToF16): bf16 is the top half of an f32, no offline step
+//   F16 -> f16 as is | f32 via convert on the GPU
+// A weight over maxStorageBufferBindingSize becomes a SplitWeight of row chunks, filled from the
+// same stream. Row ranges of one tensor (nn.MultiheadAttention's packed in_proj q/k/v) are taken
+// as separate tensors the same way.
+import type { Gpu } from '../core/device.js';
+import type { Checkpoint } from '../core/checkpoint.js';
+import { BYTES_PER_ELEMENT } from '../core/dtype.js';
+import { DTypeError, LimitError, WeightError } from '../core/errors.js';
+import { keep, scope } from '../core/registry.js';
+import { Tensor, numel, shapeStr, type Shape } from '../core/tensor.js';
+import { bf16ToF16, bf16ToF32, convert } from '../ops/convert.js';
+import { copyRows } from '../ops/copy.js';
+import { SplitWeight, type Weight } from '../ops/linear.js';
+
+export type ComputeDType = 'f32' | 'f16';
+
+/** Present in real checkpoints, read by nothing (architecture.md §2, §7.4): never even loaded. */
+export const UNUSED_BY_DESIGN: readonly RegExp[] = [
+  /^model\.vision_resampler\.token_packer_fast\./,
+  /^model\.vision_tower\.vision_tower\.vision_model\.post_layernorm\./,
+];
+
+export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** One destination of a checkpoint tensor: source elements [start, end) -> target from element 0. */
+interface Destination { target: Tensor; start: number; end: number }
+
+export interface WeightStoreOptions {
+  dtype?: ComputeDType;
+  chunkBytes?: number;
+  /** Tensors at or above this many bytes are split into row chunks (default: the binding limit). */
+  maxBindingBytes?: number;
+}
+
+/** What modules take weights from: a checkpoint (WeightStore) or, for benchmarks, random values. */
+export interface WeightSource {
+  take(name: string, expected: Shape): Tensor;
+  takeRows(name: string, expected: Shape, start: number, end: number): Tensor;
+  takeWeight(name: string, expected: Shape): Weight;
+}
+
+export class WeightStore implements WeightSource {
+  readonly dtype: ComputeDType;
+  private readonly chunkBytes: number;
+  private readonly maxBindingBytes: number;
+  private readonly pending = new Map<string, Destination[]>();
+  private readonly taken = new Set<string>();
+  /** Every tensor this store allocated (the model's weights); freed by dispose(). */
+  private readonly owned: Tensor[] = [];
+
+  constructor(readonly gpu: Gpu, readonly checkpoint: Checkpoint, opts: WeightStoreOptions = {}) {
+    this.dtype = opts.dtype ?? 'f32';
+    if (this.dtype === 'f16' && !gpu.hasF16) throw new DTypeError('f16 weights need the shader-f16 feature, which this adapter lacks');
+    this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? Infinity, gpu.limits.maxStorageBufferBindingSize);
+  }
+
+  has(name: string): boolean {
+    return this.checkpoint.entries.has(name);
+  }
+
+  /** Shape of a checkpoint tensor, or undefined. */
+  shapeOf(name: string): number[] | undefined {
+    return this.checkpoint.entries.get(name)?.shape;
+  }
+
+  /** A whole tensor; `expected` is checked against the checkpoint header. */
+  take(name: string, expected: Shape): Tensor {
+    const rows = this.check(name, expected);
+    return this.allocate(name, expected, 0, rows);
+  }
+
+  /** Rows [start, end) of a 2-D (or higher) checkpoint tensor of shape `expected`, as its own tensor. */
+  takeRows(name: string, expected: Shape, start: number, end: number): Tensor {
+    const rows = this.check(name, expected);
+    if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start < end && end <= rows)) {
+      throw new WeightError(`${name}: row range [${start}, ${end}) is outside its ${rows} rows`);
+    }
+    return this.allocate(name, [end - start, ...expected.slice(1)], start, end);
+  }
+
+  /** A matrix that may exceed one binding: a Tensor when it fits, else a SplitWeight of row chunks. */
+  takeWeight(name: string, expected: Shape): Weight {
+    const rows = this.check(name, expected);
+    const rowElems = numel(expected.slice(1));
+    const rowBytes = rowElems * BYTES_PER_ELEMENT[this.dtype];
+    if (rows * rowBytes <= this.maxBindingBytes) return this.allocate(name, expected, 0, rows);
+    // Even row counts keep every part's start on a 4-byte boundary for 2-byte sources.
+    let perPart = Math.floor(this.maxBindingBytes / rowBytes);
+    if (perPart > 1) perPart -= perPart % 2;
+    if (perPart < 1) throw new LimitError(`${name}: one row of ${rowBytes} B exceeds maxStorageBufferBindingSize ${this.maxBindingBytes}`);
+    const parts: Tensor[] = [];
+    for (let r = 0; r < rows; r += perPart) parts.push(this.allocate(name, [Math.min(perPart, rows - r), ...expected.slice(1)], r, Math.min(rows, r + perPart), `${name}[${r}:]`));
+    return new SplitWeight(parts, [rows, rowElems], name);
+  }
+
+  /** Streams every taken tensor to the GPU. Call once, after the model is built. */
+  async load(onProgress?: (name: string) => void): Promise<void> {
+    for (const [name, dests] of this.pending) {
+      await this.stream(name, dests);
+      onProgress?.(name);
+    }
+    this.pending.clear();
+    await this.gpu.sync();
+  }
+
+  /** Checkpoint tensors nobody took, excluding the known unused ones. */
+  unused(): string[] {
+    return [...this.checkpoint.entries.keys()].filter((n) => !this.taken.has(n) && !UNUSED_BY_DESIGN.some((p) => p.test(n)));
+  }
+
+  /** The present-but-unused-by-design tensors (never loaded). */
+  unusedByDesign(): string[] {
+    return [...this.checkpoint.entries.keys()].filter((n) => UNUSED_BY_DESIGN.some((p) => p.test(n)));
+  }
+
+  get bytes(): number {
+    return this.owned.reduce((s, t) => s + (t.disposed ? 0 : t.byteSize), 0);
+  }
+
+  dispose(): void {
+    for (const t of this.owned) if (!t.disposed) t.dispose();
+    this.owned.length = 0;
+  }
+
+  private check(name: string, expected: Shape): number {
+    if (UNUSED_BY_DESIGN.some((p) => p.test(name))) throw new WeightError(`${name} is unused by design and must not be loaded`);
+    const e = this.checkpoint.entries.get(name);
+    if (e === undefined) throw new WeightError(`missing weight ${name} (expected shape ${shapeStr(expected)}) in ${this.checkpoint.source}`);
+    if (e.shape.length !== expected.length || e.shape.some((d, i) => d !== expected[i])) {
+      throw new WeightError(`${name}: checkpoint shape ${shapeStr(e.shape)}, model expects ${shapeStr(expected)}`);
+    }
+    if (e.dtype !== 'F32' && e.dtype !== 'F16' && e.dtype !== 'BF16') {
+      throw new WeightError(`${name}: dtype ${e.dtype} is not a float weight type (F32, F16, BF16)`);
+    }
+    this.taken.add(name);
+    return expected[0] ?? 1;
+  }
+
+  private allocate(name: string, shape: Shape, rowStart: number, rowEnd: number, label = name): Tensor {
+    const full = this.checkpoint.entries.get(name)!.shape;
+    const rowElems = numel(full.slice(1));
+    const t = keep(Tensor.empty(this.gpu, shape, this.dtype, label));
+    this.owned.push(t);
+    let list = this.pending.get(name);
+    if (!list) this.pending.set(name, (list = []));
+    list.push({ target: t, start: rowStart * rowElems, end: rowEnd * rowElems });
+    return t;
+  }
+
+  private async stream(name: string, dests: Destination[]): Promise<void> {
+    const e = this.checkpoint.entries.get(name)!;
+    const srcBytes = e.dtype === 'F32' ? 4 : 2;
+    const direct = (e.dtype === 'F32' && this.dtype === 'f32') || (e.dtype === 'F16' && this.dtype === 'f16');
+    for await (const { offset, bytes } of this.checkpoint.readChunks(name, this.chunkBytes)) {
+      const c0 = offset / srcBytes;
+      const c1 = c0 + bytes.byteLength / srcBytes;
+      if (direct) {
+        for (const d of dests) {
+          const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
+          if (a >= b) continue;
+          d.target.write((a - d.start) * srcBytes, bytes.subarray((a - c0) * srcBytes, (b - c0) * srcBytes));
+        }
+        continue;
+      }
+      // Widen or narrow this chunk once on the GPU, then copy the pieces each destination needs.
+      scope(() => {
+        const n = c1 - c0;
+        const converted = this.convertChunk(name, e.dtype, bytes, n);
+        for (const d of dests) {
+          const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
+          if (a >= b) continue;
+          const flat = d.target.reshape([d.target.size], d.target.name);
+          copyRows(flat, a - d.start, converted, a - c0, b - a);
+        }
+      });
+    }
+  }
+
+  /** A chunk of n source elements -> a flat [n] tensor in the compute dtype. */
+  private convertChunk(name: string, src: string, bytes: Uint8Array, n: number): Tensor {
+    if (src === 'BF16') {
+      const words = new Uint32Array(Math.ceil(bytes.byteLength / 4));
+      new Uint8Array(words.buffer).set(bytes);
+      const raw = Tensor.fromArray(this.gpu, words, [words.length], 'u32', `${name}:bf16`);
+      return this.dtype === 'f32' ? bf16ToF32(raw, [n]) : bf16ToF16(raw, [n]);
+    }
+    const dt = src === 'F32' ? 'f32' : 'f16';
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
+    const staged = Tensor.fromArray(this.gpu, copy, [n], dt, `${name}:${src}`);
+    return convert(staged, this.dtype);
+  }
+}
