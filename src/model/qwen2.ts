@@ -15,11 +15,10 @@ import { ShapeError } from '../core/errors.js';
 import { siluMul } from '../ops/activation.js';
 import { attention, writeKV } from '../ops/attention.js';
 import { concatRows, sliceRows } from '../ops/copy.js';
-import { add, mul } from '../ops/elementwise.js';
-import { embeddingFromIds, gatherRows } from '../ops/gather.js';
+import { add } from '../ops/elementwise.js';
+import { embeddingFromIds } from '../ops/gather.js';
 import { SplitWeight, linear, type Weight } from '../ops/linear.js';
-import { rope, ropeInvFreq } from '../ops/rope.js';
-import { f16BitsToF32, f32ToF16Bits, toF16 } from '../core/dtype.js';
+import { rope } from '../ops/rope.js';
 import { Linear, RMSNorm } from '../nn/layers.js';
 import type { Taps } from '../nn/taps.js';
 import type { WeightSource } from '../nn/weights.js';
@@ -65,7 +64,7 @@ export class Qwen2Attention {
     if (!this.cache || offset + L > this.capacity) {
       throw new ShapeError(`KV cache: positions ${offset}..${offset + L - 1} exceed its capacity ${this.capacity} (reserve() first)`);
     }
-    const rot = (t: Tensor) => (this.cfg.rope_table_dtype === 'f32' ? rope(t, { offset, theta }) : ropeRoundedTable(t, offset, this.cfg));
+    const rot = (t: Tensor) => rope(t, { offset, theta, tableDtype: this.cfg.rope_table_dtype });
     const q = rot(this.q_proj.forward(x).reshape([L, Hq, hd]));                         // [L, Hq, hd]
     const k = rot(this.k_proj.forward(x).reshape([L, Hkv, hd]));                        // [L, Hkv, hd]
     writeKV(this.cache.k, k, offset);
@@ -73,39 +72,6 @@ export class Qwen2Attention {
     const o = attention(q, this.cache.k, this.cache.v, { causal: true, kvLength: offset + L, qOffset: offset });
     return this.o_proj.forward(o.reshape([L, Hq * hd]));
   }
-}
-
-/**
- * RoPE with cos/sin rounded to bf16 or f16 first, as the reference's cached tables are
- * (TextConfig.rope_table_dtype), composed from ops: y = x·cos + swap_halves(x)·(∓sin).
- * The rope kernel has no table-dtype option yet; this path only serves bf16/f16 checkpoints.
- */
-function ropeRoundedTable(x: Tensor, offset: number, cfg: TextConfig): Tensor {
-  const [L, H, D] = x.shape as [number, number, number];
-  const half = D / 2, inv = ropeInvFreq(D, cfg.rope_theta);
-  const round = cfg.rope_table_dtype === 'bf16' ? roundBf16 : (v: number) => f16BitsToF32(f32ToF16Bits(v));
-  const cos = new Float32Array(L * D), sin = new Float32Array(L * D);
-  for (let l = 0; l < L; l++) {
-    for (let j = 0; j < D; j++) {
-      const a = Math.fround((offset + l) * inv[j % half]!);
-      cos[l * D + j] = round(Math.fround(Math.cos(a)));
-      sin[l * D + j] = (j < half ? -1 : 1) * round(Math.fround(Math.sin(a)));
-    }
-  }
-  const swap = new Uint32Array(L * H * 2);
-  for (let r = 0; r < L * H; r++) { swap[2 * r] = 2 * r + 1; swap[2 * r + 1] = 2 * r; }
-  return scope(() => {
-    const g = x.gpu, dt = x.dtype;
-    const table = (a: Float32Array) => (dt === 'f32' ? Tensor.fromArray(g, a, [L, 1, D]) : Tensor.fromArray(g, toF16(a), [L, 1, D], 'f16'));
-    const swapped = gatherRows(x.reshape([L * H * 2, half]), Tensor.fromArray(g, swap, [L * H * 2], 'u32')).reshape([L, H, D]);
-    return add(mul(x, table(cos)), mul(swapped, table(sin)));
-  });
-}
-
-function roundBf16(v: number): number {
-  const f = new Float32Array([v]), u = new Uint32Array(f.buffer);
-  u[0] = ((u[0]! + 0x7fff + ((u[0]! >>> 16) & 1)) >>> 16) << 16;
-  return f[0]!;
 }
 
 export class Qwen2DecoderLayer {

@@ -20,7 +20,15 @@ export function ropeInvFreq(dim: number, theta: number): Float32Array {
   return out;
 }
 
-export function rope(x: Tensor, opts: { offset: number; theta: number }): Tensor {
+/** Mantissa bits and minimum exponent of the float the cos/sin tables are rounded to. */
+const TABLE_FORMAT = { f32: [23, -126], bf16: [7, -126], f16: [10, -14] } as const;
+export type RopeTableDType = keyof typeof TABLE_FORMAT;
+
+/**
+ * tableDtype: the reference (transformers 4.40) caches cos/sin in the dtype the model is built in,
+ * so a bf16 or f16 checkpoint rotates with cos/sin rounded to that type even when it computes in f32.
+ */
+export function rope(x: Tensor, opts: { offset: number; theta: number; tableDtype?: RopeTableDType }): Tensor {
   if (x.rank !== 3 || x.shape[2]! % 2 !== 0) throw new ShapeError(`rope: x ${x.name} ${shapeStr(x.shape)} is not [L, H, D] with an even D`);
   if (x.dtype !== 'f32' && x.dtype !== 'f16') throw new DTypeError(`rope: x ${x.name} is ${x.dtype}; only f32 and f16 are supported`);
   const [L, H, D] = x.shape as [number, number, number];
@@ -37,7 +45,7 @@ export function rope(x: Tensor, opts: { offset: number; theta: number }): Tensor
   new Uint32Array(params, 0, 4).set([L, H, half, offset]);
   new Float32Array(params, 16, half).set(ropeInvFreq(D, theta));
   const kernel = gpu.kernels.get({
-    source: 'rope', defines: { T: x.dtype, NV }, constants: { WG }, ...(x.dtype === 'f16' ? { enables: ['f16'] } : {}),
+    source: 'rope', defines: { T: x.dtype, NV, TABLE_MBITS: TABLE_FORMAT[opts.tableDtype ?? 'f32'][0], TABLE_EMIN: TABLE_FORMAT[opts.tableDtype ?? 'f32'][1] }, constants: { WG }, ...(x.dtype === 'f16' ? { enables: ['f16'] } : {}),
   });
   kernel.dispatch([x.binding(), y.binding()], Math.ceil((L * half) / WG), new Uint8Array(params));
   return y;

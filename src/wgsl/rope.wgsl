@@ -4,7 +4,10 @@
 // which is PyTorch's q·cos + rotate_half(q)·sin in the storage type T (each op rounds; a no-op for f32).
 // inv_freq comes from the host, computed exactly as the reference does (see ops/rope.ts).
 // One invocation per (l, j): it evaluates cos/sin once and applies them to all H heads.
-// Defines: T: storage type; NV: ceil(D/8), vec4s holding the D/2 inverse frequencies.
+// Defines: T: storage type; NV: ceil(D/8), vec4s holding the D/2 inverse frequencies;
+// TABLE_MBITS / TABLE_EMIN: cos and sin are first rounded (to nearest, ties to even) to a float
+// with that many mantissa bits and that minimum exponent, as the reference's cached cos/sin
+// tables are when the model is built in bf16 (7, -126) or f16 (10, -14); 23, -126 leaves f32 as is.
 
 struct Params { rows: u32, heads: u32, half: u32, offset: u32, inv_freq: array<vec4<f32>, {{NV}}> }
 
@@ -38,6 +41,15 @@ fn cos_sin(a: f32) -> vec2<f32> {
   }
 }
 
+// v rounded to TABLE_MBITS mantissa bits: scaling by a power of two is exact and WGSL's round()
+// breaks ties to even, so this is the correctly rounded conversion (subnormals included).
+fn round_table(v: f32) -> f32 {
+  if ({{TABLE_MBITS}} >= 23 || v == 0.0) { return v; }
+  let e = max(i32((bitcast<u32>(v) >> 23u) & 0xffu) - 127, {{TABLE_EMIN}});
+  let shift = {{TABLE_MBITS}} - e;
+  return ldexp(round(ldexp(v, shift)), -shift);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -47,8 +59,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let j = i % p.half;
   let a = f32(p.offset + l) * p.inv_freq[j / 4u][j % 4u];
   let cs = cos_sin(a);
-  let c = f32({{T}}(cs.x));
-  let s = f32({{T}}(cs.y));
+  let c = f32({{T}}(round_table(cs.x)));
+  let s = f32({{T}}(round_table(cs.y)));
   let d = 2u * p.half;
   for (var h = 0u; h < p.heads; h = h + 1u) {
     let e = (l * p.heads + h) * d + j;
