@@ -61,7 +61,7 @@ export async function demoMain(argv: string[]): Promise<number> {
     try {
       for (const s of chosen) {
         const path = join(samplesDir, s.media);
-        console.log(`\n== ${s.name}: ${s.task.toUpperCase()} on ${s.media}\nQ: ${s.question}\nA: `);
+        process.stdout.write(`\n== ${s.name}: ${s.task.toUpperCase()} on ${s.media}\nQ: ${s.question}\nA: `);
         const frames = new Progress('decoding frames');
         const r = await assistant.ask({
           question: s.question, media: { kind: s.modality, path }, task: s.task, maxNewTokens: 64,
