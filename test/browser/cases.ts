@@ -6,6 +6,9 @@ import { numel } from '../../src/core/tensor.js';
 import { fromF16, toF16 } from '../../src/core/dtype.js';
 import { binaryRef } from '../../src/ops/reference/elementwise.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
+import { randomArray } from '../support/random.js';
+
+export { randomArray };
 
 export interface AddCase { kind: 'add'; name: string; a: Shape; b: Shape; dtype: 'f32' | 'f16' }
 export interface MatmulCase { kind: 'matmul'; name: string; M: number; N: number; K: number; bias: boolean }
@@ -18,20 +21,6 @@ export const CASES: readonly Case[] = [
   { kind: 'matmul', name: 'matmulTiled M=37 N=45 K=29 +bias', M: 37, N: 45, K: 29, bias: true },
   { kind: 'matmul', name: 'matmulTiled M=64 N=17 K=130', M: 64, N: 17, K: 130, bias: false },
 ];
-
-/** Deterministic floats in [-scale, scale) (mulberry32), the same generator as test/support/gpu.ts. */
-export function randomArray(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 /** The inputs of case i for a seed; f16 cases get f16-representable values. */
 export function caseInputs(c: Case, i: number, seed: number): Float32Array[] {
