@@ -45,8 +45,10 @@ const SET_LABELS: Record<string, [string, boolean]> = {
   mean_iou: ['mean IoU', false], 'acc@0.5': ['Acc@0.5 (%)', true],
 };
 
-function scoreSet(task: string, setDir: string, lines: ResultLine[]): { table: string; json: unknown; notes: string[] } {
+/** Set metrics as a table; `only` restricts the scored items to these ids (eval --limit/--ids). */
+export function scoreSet(task: string, setDir: string, lines: ResultLine[], only?: ReadonlySet<string>): { table: string; json: unknown; notes: string[] } {
   const set = loadEvalSet(setDir);
+  if (only !== undefined) set.items = set.items.filter((it) => only.has(it.id));
   const preds = lines.map((l) => ({ id: l.id, answer_text: String(l.answer_text ?? l.outputs ?? '') }));
   const tasks = task === 'all' ? undefined : [task as EvalTask];
   const s = scoreEvalSet(set.items, preds, tasks);
@@ -75,7 +77,7 @@ function asRecord(l: ResultLine): Record<string, unknown> {
   return { ...l, outputs, converted_outputs: 'converted_outputs' in l ? l.converted_outputs : replaceAndNormalize(outputs) };
 }
 
-function scoreBench(task: string, lines: ResultLine[]): { table: string; json: unknown; notes: string[] } {
+export function scoreBench(task: string, lines: ResultLine[]): { table: string; json: unknown; notes: string[] } {
   const records = lines.map(asRecord);
   const n = records.length;
   const notes: string[] = [];
