@@ -85,7 +85,7 @@ export class Kernel {
       entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: Math.ceil(b.size / 4) * 4 } });
     });
     const group = this.gpu.device.createBindGroup({ layout: this.pipeline.getBindGroupLayout(0), entries });
-    stream.dispatch(this.pipeline, [group], x, y, z);
+    stream.dispatch(this.pipeline, [group], x, y, z, this.label);
   }
 }
 

@@ -7,7 +7,8 @@
 // Uniform parameters of all dispatches of one batch are packed into one ring buffer, written with
 // a single queue.writeBuffer just before the submit (queue order puts it before the batch).
 import type { Gpu } from './device.js';
-import { LimitError } from './errors.js';
+import { DeviceError, LimitError } from './errors.js';
+import { Profiler } from './profiler.js';
 
 const UNIFORM_RING_BYTES = 1 << 20;
 
@@ -29,6 +30,7 @@ export class CommandStream {
   private ringCursor = 0;
   private readonly align: number;
   private readonly gpu: Gpu;
+  private profiler: Profiler | undefined;
 
   constructor(gpu: Gpu) {
     this.gpu = gpu;
@@ -65,11 +67,27 @@ export class CommandStream {
     if (this.ringCursor + bytes + this.align > UNIFORM_RING_BYTES || this.pending >= this.maxDispatchesPerSubmit) this.submit();
   }
 
-  dispatch(pipeline: GPUComputePipeline, bindGroups: GPUBindGroup[], x: number, y = 1, z = 1): void {
-    if (!this.pass) this.pass = this.ensureEncoder().beginComputePass();
-    this.pass.setPipeline(pipeline);
-    bindGroups.forEach((g, i) => this.pass!.setBindGroup(i, g));
-    this.pass.dispatchWorkgroups(x, y, z);
+  /** Times every following dispatch by kernel (see core/profiler.ts); needs timestamp-query. */
+  profile(): Profiler {
+    if (!this.gpu.hasTimestamps) throw new DeviceError('profiling needs the timestamp-query feature, which this device lacks');
+    this.submit();
+    this.profiler ??= new Profiler(this.gpu);
+    return this.profiler;
+  }
+
+  dispatch(pipeline: GPUComputePipeline, bindGroups: GPUBindGroup[], x: number, y = 1, z = 1, label = 'kernel'): void {
+    let pass = this.pass;
+    if (this.profiler) {
+      if (this.profiler.full) this.submit();
+      this.endPass();
+      pass = this.ensureEncoder().beginComputePass({ timestampWrites: this.profiler.next(label) });
+    } else if (!pass) {
+      pass = this.pass = this.ensureEncoder().beginComputePass();
+    }
+    pass.setPipeline(pipeline);
+    bindGroups.forEach((g, i) => pass.setBindGroup(i, g));
+    pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) pass.end();
     this.pending++;
     this.dispatches++;
   }
@@ -105,7 +123,9 @@ export class CommandStream {
       this.gpu.device.queue.writeBuffer(this.ring, 0, this.ringHost, 0, this.ringCursor);
       this.ringCursor = 0;
     }
+    const readProfile = this.profiler?.resolve(this.encoder);
     this.gpu.device.queue.submit([this.encoder.finish()]);
+    readProfile?.();
     this.encoder = null;
     this.pending = 0;
     this.epoch++;

@@ -3,8 +3,13 @@
 //   -> [Lq, Hq, D]. GQA: query head h reads KV head floor(h / (Hq / Hkv)).
 //   causal: query row i sits at position qOffset + i and sees keys 0..qOffset+i.
 // One query row (decode) takes its own path.
-import type { Tensor } from '../core/tensor.js';
-import { notImplemented } from './todo.js';
+//
+// Kernels: wgsl/attention.wgsl (one invocation per (query row, head), K/V rows shared by the whole
+// workgroup), split over key chunks when there are too few rows to fill the CPU threads (decode,
+// short prompts), then wgsl/attention_combine.wgsl merges the chunks.
+import { DTypeError, ShapeError } from '../core/errors.js';
+import { Tensor, shapeStr } from '../core/tensor.js';
+import type { Gpu } from '../core/device.js';
 
 export interface AttentionOptions {
   causal: boolean;
@@ -16,19 +21,141 @@ export interface AttentionOptions {
   qOffset?: number;
 }
 
-export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
-  void q; void k; void v; void opts;
-  return notImplemented('attention');
+/** Tuning knobs, exported for benchmarks and tests (split paths on small shapes). */
+export interface AttentionTuning {
+  /** Split the keys until at least this many workgroups run (default 32). */
+  minWorkgroups?: number;
+  /** Fewest keys per chunk (default 64). */
+  minChunk?: number;
+}
+
+const LOG2E = Math.LOG2E;
+const MAX_WG = 64;
+
+/** Widest vector (4, 2, 1) that divides n: the kernels load and store rows in such vectors. */
+export function vectorWidth(n: number): 1 | 2 | 4 {
+  return n % 4 === 0 ? 4 : n % 2 === 0 ? 2 : 1;
+}
+
+/** How kernels load rows of n elements: the WGSL defines ST, VT, LOAD, STORE, DOT, NV (see
+ *  attention.wgsl). f16 is read as packed u32 pairs (unpack2x16float): lavapipe compiles native
+ *  f16 loads into slow code that also takes up to a minute to compile with unrolled loops. Only an
+ *  odd n in f16 falls back to native f16 (needs shader-f16). */
+export interface VecSpec { ST: string; VT: string; LOAD: string; STORE: string; DOT: string; NV: number; enables: string[] }
+
+export function vecSpec(dtype: 'f32' | 'f16', n: number): VecSpec {
+  const w = vectorWidth(n);
+  const VT = w === 1 ? 'f32' : `vec${w}<f32>`;
+  const base = { VT, NV: n / w, DOT: w === 1 ? 'a * b' : 'dot(a, b)' };
+  if (dtype === 'f32') return { ...base, ST: VT, LOAD: 'a', STORE: 'a', enables: [] };
+  if (w === 4) {
+    return { ...base, ST: 'vec2<u32>', LOAD: 'vec4<f32>(unpack2x16float(a.x), unpack2x16float(a.y))',
+      STORE: 'vec2<u32>(pack2x16float(a.xy), pack2x16float(a.zw))', enables: [] };
+  }
+  if (w === 2) return { ...base, ST: 'u32', LOAD: 'unpack2x16float(a)', STORE: 'pack2x16float(a)', enables: [] };
+  return { ...base, ST: 'f16', LOAD: 'f32(a)', STORE: 'f16(a)', enables: ['f16'] };
+}
+
+/** Kernel spec fields for a vecSpec: its defines (minus enables) and its enables. */
+export function vecDefines(v: VecSpec): { defines: Record<string, string | number>; enables?: string[] } {
+  const { enables, ...defines } = v;
+  return enables.length ? { defines, enables } : { defines };
+}
+
+function floatDtype(op: string, ...ts: Tensor[]): 'f32' | 'f16' {
+  const dt = ts[0]!.dtype;
+  for (const t of ts) {
+    if (t.dtype !== 'f32' && t.dtype !== 'f16') throw new DTypeError(`${op}: ${t.name} is ${t.dtype} (f32 or f16 needed)`);
+    if (t.dtype !== dt) throw new DTypeError(`${op}: ${t.name} is ${t.dtype} but ${ts[0]!.name} is ${dt}`);
+  }
+  return dt as 'f32' | 'f16';
+}
+
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, tuning: AttentionTuning = {}): Tensor {
+  const shapes = `q ${q.name} ${shapeStr(q.shape)}, k ${k.name} ${shapeStr(k.shape)}, v ${v.name} ${shapeStr(v.shape)}`;
+  if (q.rank !== 3 || k.rank !== 3 || v.rank !== 3) throw new ShapeError(`attention: need q [Lq, Hq, D] and k, v [Hkv, Lmax, D]; got ${shapes}`);
+  const [Lq, Hq, D] = q.shape as [number, number, number];
+  const [Hkv, Lmax, Dk] = k.shape as [number, number, number];
+  if (Dk !== D || v.shape[0] !== Hkv || v.shape[1] !== Lmax || v.shape[2] !== D) throw new ShapeError(`attention: head dims or K/V shapes disagree: ${shapes}`);
+  if (Hkv === 0 || Hq % Hkv !== 0) throw new ShapeError(`attention: ${Hq} query heads are not a multiple of ${Hkv} KV heads: ${shapes}`);
+  const dtype = floatDtype('attention', q, k, v);
+  const kvLength = opts.kvLength ?? Lmax;
+  if (!Number.isInteger(kvLength) || kvLength < 1 || kvLength > Lmax) throw new ShapeError(`attention: kvLength ${kvLength} outside 1..${Lmax} (the cache rows of ${shapes})`);
+  const qOffset = opts.causal ? (opts.qOffset ?? kvLength - Lq) : 0;
+  if (opts.causal && (!Number.isInteger(qOffset) || qOffset < 0 || qOffset + Lq > kvLength)) {
+    throw new ShapeError(`attention: causal query positions ${qOffset}..${qOffset + Lq - 1} need keys beyond kvLength ${kvLength} (${shapes})`);
+  }
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const gpu = q.gpu;
+  const o = Tensor.empty(gpu, [Lq, Hq, D], dtype, 'attention');
+  if (o.size === 0) return o;
+
+  const G = Hq / Hkv;
+  const rows = Lq * G; // (query row, head-in-group) pairs per KV head
+  const WG = Math.min(MAX_WG, Math.ceil(rows / 8) * 8);
+  const rowBlocks = Math.ceil(rows / WG);
+  // Split the keys only when the row blocks alone leave CPU threads idle (decode: rows = G).
+  const minWg = tuning.minWorkgroups ?? 32, minChunk = tuning.minChunk ?? 64;
+  let nchunks = Math.max(1, Math.min(Math.ceil(minWg / (rowBlocks * Hkv)), Math.floor(kvLength / minChunk)));
+  const chunk = nchunks === 1 ? kvLength : Math.ceil(kvLength / nchunks / 4) * 4;
+  nchunks = Math.ceil(kvLength / chunk);
+
+  const vs = vecSpec(dtype, D);
+  const params = new ArrayBuffer(48);
+  new Uint32Array(params).set([rows, G, Hq, Lmax, kvLength, qOffset, opts.causal ? 1 : 0, chunk, 0, nchunks, vs.NV]);
+  new Float32Array(params)[8] = scale * LOG2E;
+  const spec = { source: 'attention', ...vecDefines(vs), constants: { WG } };
+  const grid = [rowBlocks, nchunks, Hkv] as const;
+  if (nchunks === 1) {
+    gpu.kernels.get(spec).dispatch([q.binding(), k.binding(), v.binding(), o.binding()], grid, new Uint8Array(params));
+    return o;
+  }
+  // Split path: partials [nchunks, Hkv, rows, D] f32 and (m, l) [nchunks, Hkv, rows], then merged.
+  const acc = Tensor.empty(gpu, [nchunks, Hkv, rows, D], 'f32', 'attention.part_acc');
+  const ml = Tensor.empty(gpu, [nchunks, Hkv, rows, 2], 'f32', 'attention.part_ml');
+  try {
+    gpu.kernels.get({ ...spec, entryPoint: 'main_split' })
+      .dispatch([q.binding(), k.binding(), v.binding(), acc.binding(), ml.binding()], grid, new Uint8Array(params));
+    const total = Hkv * rows * vs.NV;
+    gpu.kernels.get({ source: 'attention_combine', ...vecDefines(vs), constants: { WG: 64 } })
+      .dispatch([acc.binding(), ml.binding(), o.binding()], Math.ceil(total / 64),
+        new Uint32Array([total, rows, G, Hq, vs.NV, nchunks, Hkv * rows, 0]));
+  } finally {
+    acc.dispose();
+    ml.dispose();
+  }
+  return o;
+}
+
+/** dst[h, off + l, :] = src[l, h, :] for src [L, H, D], dst [H, Ldst, D]. */
+function relayout(gpu: Gpu, src: Tensor, dst: Tensor, off: number): void {
+  const [L, H, D] = src.shape as [number, number, number];
+  if (src.size === 0) return;
+  const { ST, NV, enables } = vecSpec(src.dtype as 'f32' | 'f16', D);
+  const total = L * H * NV;
+  gpu.kernels.get({ source: 'transpose_heads', defines: { ST }, constants: { WG: 256 }, ...(enables.length ? { enables } : {}) })
+    .dispatch([src.binding(), dst.binding()], Math.ceil(total / 256), new Uint32Array([total, H, NV, dst.shape[1]!, off, 0, 0, 0]));
 }
 
 /** [L, H, D] -> [H, L, D] (projections to the attention/KV-cache layout). */
 export function transposeHeads(x: Tensor): Tensor {
-  void x;
-  return notImplemented('transposeHeads');
+  if (x.rank !== 3) throw new ShapeError(`transposeHeads: ${x.name} ${shapeStr(x.shape)} is not [L, H, D]`);
+  floatDtype('transposeHeads', x);
+  const [L, H, D] = x.shape as [number, number, number];
+  const y = Tensor.empty(x.gpu, [H, L, D], x.dtype, 'transposeHeads');
+  relayout(x.gpu, x, y, 0);
+  return y;
 }
 
 /** Writes new keys or values [L, Hkv, D] into a cache [Hkv, Lmax, D] at rows offset..offset+L. */
 export function writeKV(cache: Tensor, x: Tensor, offset: number): void {
-  void cache; void x; void offset;
-  notImplemented('writeKV');
+  const shapes = `cache ${cache.name} ${shapeStr(cache.shape)}, x ${x.name} ${shapeStr(x.shape)}`;
+  if (cache.rank !== 3 || x.rank !== 3 || cache.shape[0] !== x.shape[1] || cache.shape[2] !== x.shape[2]) {
+    throw new ShapeError(`writeKV: need cache [Hkv, Lmax, D] and x [L, Hkv, D]; got ${shapes}`);
+  }
+  if (!Number.isInteger(offset) || offset < 0 || offset + x.shape[0]! > cache.shape[1]!) {
+    throw new ShapeError(`writeKV: rows ${offset}..${offset + x.shape[0]! - 1} are outside the cache's ${cache.shape[1]} rows (${shapes})`);
+  }
+  floatDtype('writeKV', cache, x);
+  relayout(x.gpu, x, cache, offset);
 }

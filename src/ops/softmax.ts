@@ -1,8 +1,24 @@
 // Row-wise softmax over the last dimension, stable for large magnitudes (max subtracted), f32 math.
-import type { Tensor } from '../core/tensor.js';
-import { notImplemented } from './todo.js';
+//   x [..., N] -> y [..., N] (same dtype, f32 or f16). Kernel: wgsl/softmax.wgsl, one invocation a row.
+import { DTypeError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { vecDefines, vecSpec } from './attention.js';
+
+const WG = 64;
 
 export function softmax(x: Tensor): Tensor {
-  void x;
-  return notImplemented('softmax');
+  if (x.dtype !== 'f32' && x.dtype !== 'f16') throw new DTypeError(`softmax: ${x.name} is ${x.dtype} (f32 or f16 needed)`);
+  const y = Tensor.empty(x.gpu, x.shape, x.dtype, 'softmax');
+  const N = x.shape[x.rank - 1] ?? 1;
+  if (y.size === 0 || N === 0) return y;
+  const rows = x.size / N;
+  const vs = vecSpec(x.dtype, N);
+  const w = N / vs.NV;
+  const lanes = ['x', 'y', 'z', 'w'].slice(0, w).map((c) => (w === 1 ? 'a' : `a.${c}`));
+  const HMAX = lanes.reduce((acc, c) => `max(${acc}, ${c})`);
+  const { defines, enables } = vecDefines(vs);
+  x.gpu.kernels.get({
+    source: 'softmax', defines: { ...defines, HMAX, HSUM: lanes.join(' + ') }, constants: { WG }, ...(enables ? { enables } : {}),
+  }).dispatch([x.binding(), y.binding()], Math.ceil(rows / WG), new Uint32Array([rows, vs.NV, 0, 0]));
+  return y;
 }

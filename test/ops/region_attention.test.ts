@@ -8,20 +8,22 @@ import fc from 'fast-check';
 import { Tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/registry.js';
 import { toF16, fromF16 } from '../../src/core/dtype.js';
-import { DTypeError, ShapeError } from '../../src/core/errors.js';
-import { regionAttention } from '../../src/ops/region_attention.js';
+import { DTypeError, LimitError, ShapeError } from '../../src/core/errors.js';
+import { regionAttention, type KeyGroup } from '../../src/ops/region_attention.js';
 import { regionAttentionRef } from '../../src/ops/reference/attention.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
 
 const gpu = await testGpu();
 const DTYPES = gpu.hasF16 ? (['f32', 'f16'] as const) : (['f32'] as const);
 
-async function check(Nq: number, Nk: number, H: number, d: number, index: Uint32Array, R: number, dtype: 'f32' | 'f16', seed: number, scale?: number): Promise<void> {
+async function check(Nq: number, Nk: number, H: number, d: number, index: Uint32Array, R: number, dtype: 'f32' | 'f16', seed: number, scale?: number,
+  split?: { gpu: typeof gpu; keyGroup: KeyGroup }): Promise<void> {
+  const g = split?.gpu ?? gpu;
   const E = H * d;
   const data = [randomArray(Nq * E, seed), randomArray(Nk * E, seed + 1, 2), randomArray(Nk * E, seed + 2)]
     .map((a) => (dtype === 'f16' ? fromF16(toF16(a)) : a)) as [Float32Array, Float32Array, Float32Array];
-  const t = (a: Float32Array, rows: number, name: string) => dtype === 'f16' ? Tensor.fromArray(gpu, toF16(a), [rows, E], 'f16', name) : Tensor.fromArray(gpu, a, [rows, E], 'f32', name);
-  const y = scope(() => regionAttention(t(data[0], Nq, 'q'), t(data[1], Nk, 'k'), t(data[2], Nk, 'v'), Tensor.fromArray(gpu, index, [Nq, R], 'u32', 'index'), H, scale));
+  const t = (a: Float32Array, rows: number, name: string) => dtype === 'f16' ? Tensor.fromArray(g, toF16(a), [rows, E], 'f16', name) : Tensor.fromArray(g, a, [rows, E], 'f32', name);
+  const y = scope(() => regionAttention(t(data[0], Nq, 'q'), t(data[1], Nk, 'k'), t(data[2], Nk, 'v'), Tensor.fromArray(g, index, [Nq, R], 'u32', 'index'), H, scale, split?.keyGroup));
   const got = await y.toArray();
   y.dispose();
   let want = regionAttentionRef(data[0], data[1], data[2], index, Nq, E, R, H, scale ?? 1 / Math.sqrt(d));
@@ -60,5 +62,16 @@ test('regionAttention: 1024-wide heads of 128, custom scale; typed errors', asyn
     assert.throws(() => regionAttention(q, Tensor.zeros(gpu, [9, 40]), k, idx, 8), (e: unknown) => e instanceof ShapeError && /regionAttention/.test(e.message) && /\[4, 48\]/.test(e.message) && /\[9, 40\]/.test(e.message));
     assert.throws(() => regionAttention(q, k, k, idx, 5), (e: unknown) => e instanceof ShapeError && /5 heads/.test(e.message));
     assert.throws(() => regionAttention(q, k, k, Tensor.zeros(gpu, [4, 9], 'i32', 'idx_i32'), 8), (e: unknown) => e instanceof DTypeError && /idx_i32/.test(e.message));
+  });
+});
+
+test('regionAttention: keys over the binding limit are split by keyGroup (frames), else a LimitError', async () => {
+  // 5 frames of 27×27 keys, E = 48 f32 (192 B a row, 140 KB a frame) with the binding limit lowered
+  // to 300 KB: two frames per dispatch, three dispatches, the last one partial.
+  const small = await testGpu({ limitOverrides: { maxStorageBufferBindingSize: 300_000 } });
+  await check(405, 3645, 8, 6, spatialIndex(27, 5), 9, 'f32', 23, undefined, { gpu: small, keyGroup: { queries: 81, keys: 729 } });
+  scope(() => {
+    const q = Tensor.zeros(small, [405, 48]), k = Tensor.zeros(small, [3645, 48], 'f32', 'bigk');
+    assert.throws(() => regionAttention(q, k, k, Tensor.zeros(small, [405, 9], 'u32'), 8), (e: unknown) => e instanceof LimitError && /bigk/.test(e.message) && /keyGroup/.test(e.message));
   });
 });
