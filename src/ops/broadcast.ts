@@ -28,3 +28,30 @@ export function broadcastStrides(shape: Shape, out: Shape): number[] {
   }
   return strides;
 }
+
+export interface Coalesced { dims: number[]; strides: number[][] }
+
+/**
+ * The same iteration with fewer dimensions: size-1 dimensions dropped, and neighbours merged
+ * where every operand steps through them as through one (stride[i] = stride[i+1]·dim[i+1] for
+ * all operands, 0 counting as 0·dim). [2, 3, 4] with strides (12, 4, 1) and (0, 0, 1) becomes
+ * [6, 4] with (4, 1) and (0, 1).
+ */
+export function coalesce(dims: readonly number[], strides: readonly (readonly number[])[]): Coalesced {
+  const outDims: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i]!;
+    if (d === 1) continue;
+    const last = outDims.length - 1;
+    if (last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[i]! * d)) {
+      outDims[last] = outDims[last]! * d;
+      strides.forEach((s, k) => { outStrides[k]![last] = s[i]!; });
+    } else {
+      outDims.push(d);
+      strides.forEach((s, k) => outStrides[k]!.push(s[i]!));
+    }
+  }
+  if (outDims.length === 0) return { dims: [1], strides: strides.map(() => [0]) };
+  return { dims: outDims, strides: outStrides };
+}

@@ -1,10 +1,11 @@
 // Elementwise binary ops with broadcasting: add, mul (residuals, biases, gates).
 import { DTypeError, LimitError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { broadcastShapes, broadcastStrides } from './broadcast.js';
+import { broadcastShapes, broadcastStrides, coalesce } from './broadcast.js';
 
-const MAX_RANK = 8;
-const WG = 256;
+const MAX_OUTER = 8;
+const WG = 64;
+const CHUNK = 16;
 
 export type BinaryOp = 'add' | 'mul' | 'sub';
 const EXPR: Record<BinaryOp, string> = { add: 'x + z', mul: 'x * z', sub: 'x - z' };
@@ -13,21 +14,29 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   if (a.dtype !== b.dtype) throw new DTypeError(`${op}: dtypes differ (${a.name} is ${a.dtype}, ${b.name} is ${b.dtype})`);
   if (a.dtype !== 'f32' && a.dtype !== 'f16') throw new DTypeError(`${op}: ${a.dtype} is not supported (f32, f16)`);
   const shape = broadcastShapes(op, a.shape, b.shape);
-  if (shape.length > MAX_RANK) throw new LimitError(`${op}: rank ${shape.length} exceeds the supported ${MAX_RANK}`);
   const gpu = a.gpu;
   const y = Tensor.empty(gpu, shape, a.dtype, op);
   if (y.size === 0) return y;
-  const params = new Uint32Array(4 + 3 * MAX_RANK);
-  params[0] = y.size;
-  params[1] = shape.length;
-  params.set(shape, 4);
-  params.set(broadcastStrides(a.shape, shape), 4 + MAX_RANK);
-  params.set(broadcastStrides(b.shape, shape), 4 + 2 * MAX_RANK);
+  // Coalesce, then split off the innermost dimension; the inner strides must be 0 or 1.
+  let { dims, strides } = coalesce(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  if (strides.some((s) => s[s.length - 1]! > 1)) {
+    dims = [...dims, 1];
+    strides = strides.map((s) => [...s, 0]);
+  }
+  const inner = dims[dims.length - 1]!, outer = dims.slice(0, -1);
+  if (outer.length > MAX_OUTER) throw new LimitError(`${op}: ${outer.length + 1} dimensions after coalescing exceed the supported ${MAX_OUTER + 1}`);
+  const runsPerRow = Math.ceil(inner / CHUNK);
+  const runs = (y.size / inner) * runsPerRow;
+  const params = new Uint32Array(8 + 3 * MAX_OUTER);
+  params.set([runs, inner, runsPerRow, outer.length, strides[0]!.at(-1)!, strides[1]!.at(-1)!]);
+  params.set(outer, 8);
+  params.set(strides[0]!.slice(0, -1), 8 + MAX_OUTER);
+  params.set(strides[1]!.slice(0, -1), 8 + 2 * MAX_OUTER);
   const kernel = gpu.kernels.get({
-    source: 'binary', defines: { T: a.dtype, OP: EXPR[op] }, constants: { WG },
+    source: 'binary', defines: { T: a.dtype, OP: EXPR[op] }, constants: { WG, CHUNK },
     ...(a.dtype === 'f16' ? { enables: ['f16'] } : {}),
   });
-  kernel.dispatch([a.binding(), b.binding(), y.binding()], Math.ceil(y.size / WG), params);
+  kernel.dispatch([a.binding(), b.binding(), y.binding()], Math.ceil(runs / WG), params);
   return y;
 }
 

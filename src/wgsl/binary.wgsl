@@ -1,17 +1,24 @@
 // Elementwise binary op with broadcasting: y[i] = OP(a[ia], b[ib]).
-// {{T}}: storage type. {{OP}}: an expression in x and z (the two operands), e.g. "x + z".
-// Broadcasting is done by strides: an input's stride is 0 along the dimensions it broadcasts.
+// T: storage type. OP: an expression in x and z (the two operands), e.g. "x + z".
+//
+// Shapes arrive coalesced (ops/broadcast.ts): an outer part of up to MAX_OUTER dimensions and one
+// contiguous inner dimension along which each input's stride is 0 (broadcast) or 1. Each invocation
+// handles a run of CHUNK consecutive inner elements, so the index arithmetic (integer division, which
+// lavapipe cannot vectorize) is paid once a run instead of once an element, and each invocation reads
+// a contiguous chunk (the fastest read pattern on CPU-backed adapters).
 // Workgroups are folded over x and y (see core/kernel.ts fold()).
 
-const MAX_RANK = 8u;
-
 struct Params {
-  n: u32,
-  rank: u32,
+  runs: u32,        // outer elements × runs per inner row
+  inner: u32,       // inner dimension length
+  runs_per_row: u32,
+  outer_rank: u32,
+  inner_stride_a: u32,
+  inner_stride_b: u32,
   _pad0: u32,
   _pad1: u32,
-  dims: array<vec4<u32>, 2>,     // output shape, innermost last
-  stride_a: array<vec4<u32>, 2>, // element strides of a in output index space (0 = broadcast)
+  dims: array<vec4<u32>, 2>,     // outer dimensions, innermost last
+  stride_a: array<vec4<u32>, 2>, // element strides of a along them (0 = broadcast)
   stride_b: array<vec4<u32>, 2>,
 }
 
@@ -20,17 +27,20 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<{{T}}>;
 @group(0) @binding(3) var<storage, read_write> y: array<{{T}}>;
 
-override WG: u32 = 256u;
+override WG: u32 = 64u;
+override CHUNK: u32 = 16u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (i >= p.n) { return; }
-  var rem = i;
+  let run = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (run >= p.runs) { return; }
+  let o = run / p.runs_per_row;
+  let start = (run - o * p.runs_per_row) * CHUNK;
+  var rem = o;
   var ia = 0u;
   var ib = 0u;
-  for (var d = p.rank; d > 0u; d = d - 1u) {
+  for (var d = p.outer_rank; d > 0u; d = d - 1u) {
     let k = d - 1u;
     let dim = p.dims[k / 4u][k % 4u];
     let c = rem % dim;
@@ -38,7 +48,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     ia = ia + c * p.stride_a[k / 4u][k % 4u];
     ib = ib + c * p.stride_b[k / 4u][k % 4u];
   }
-  let x = a[ia];
-  let z = b[ib];
-  y[i] = {{OP}};
+  let end = min(start + CHUNK, p.inner);
+  let base = o * p.inner;
+  for (var e = start; e < end; e = e + 1u) {
+    let x = a[ia + e * p.inner_stride_a];
+    let z = b[ib + e * p.inner_stride_b];
+    y[base + e] = {{OP}};
+  }
 }
