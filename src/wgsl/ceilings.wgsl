@@ -2,7 +2,7 @@
 // fma: ITERS iterations of 8 independent vec4 multiply-adds in registers per invocation ({{T}}).
 // Every entry point uses p, x and y so that all share one 'auto' bind group layout.
 // read: each invocation sums a contiguous CHUNK of vec4s (the best read pattern on lavapipe).
-// copy: y = x, one vec4 per invocation. tiny: one store, to time dispatch overhead.
+// copy: y = x, a contiguous CHUNK of vec4s per invocation. tiny: one store, to time dispatch overhead.
 
 struct Params { n: u32, iters: u32, chunk: u32, _pad: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -44,8 +44,9 @@ fn read_rate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 
 @compute @workgroup_size(WG)
 fn copy_rate(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i < p.n) { y[i] = x[i]; }
+  let start = linear_id(wid, nwg, lid) * p.chunk;
+  let end = min(start + p.chunk, p.n);
+  for (var k = start; k < end; k = k + 1u) { y[k] = x[k]; }
 }
 
 @compute @workgroup_size(1)
