@@ -10,6 +10,7 @@ import type { WeightSource } from '../nn/weights.js';
 import { parseConfig } from '../model/config.js';
 import { SiglipVisionTower } from '../model/siglip.js';
 import { Qwen2DecoderLayer } from '../model/qwen2.js';
+import type { Ceilings } from './ceilings.js';
 
 /** Random weights of any shape, uniform in ±scale, uploaded from one reused 8 MiB block. */
 class RandomWeights implements WeightSource {
@@ -66,7 +67,12 @@ const QWEN2_7B = {
   intermediate_size: 18944, vocab_size: 151660, rms_norm_eps: 1e-6, rope_theta: 1e6, mm_hidden_size: 1152,
 };
 
-export async function benchModel(gpu: Gpu, _ceilings?: unknown, log: (s: string) => void = (s) => console.log(s)): Promise<ModelBench> {
+/** Useful FLOPs (2 per multiply-add) of one pre-LN transformer layer over L tokens. */
+function layerFlops(L: number, linearsPerToken: number, attnPairs: number, width: number): number {
+  return 2 * L * linearsPerToken + 4 * attnPairs * width;
+}
+
+export async function benchModel(gpu: Gpu, ceilings?: Ceilings, log: (s: string) => void = (s) => console.log(s)): Promise<ModelBench> {
   const cfg = parseConfig({ config: QWEN2_7B, packerEmbedDimFromCheckpoint: 1024 });
   const runs = 3;
   // SigLIP: the tower's own layer class with one layer; the per-frame path as the model runs it.
@@ -78,7 +84,13 @@ export async function benchModel(gpu: Gpu, _ceilings?: unknown, log: (s: string)
     vw.owned.push(x);
     siglipMs = await time(gpu, runs, () => scope(() => void tower.layers[0]!.forward(x)));
   } finally { vw.dispose(); }
-  log(`SigLIP so400m layer, 729 tokens: ${siglipMs.toFixed(1)} ms per frame`);
+  const rate = (flops: number, ms: number) => {
+    const g = flops / (ms * 1e6);
+    return `${g.toFixed(2)} GFLOP/s${ceilings ? `, ${(100 * g / ceilings.fmaF32GFlops).toFixed(1)}% of the f32 FMA ceiling` : ''}`;
+  };
+  const { hidden_size: Cv, intermediate_size: Iv } = cfg.vision;
+  const N = cfg.vision.grid ** 2;
+  log(`SigLIP so400m layer, ${N} tokens: ${siglipMs.toFixed(1)} ms per frame (${rate(layerFlops(N, 4 * Cv * Cv + 2 * Cv * Iv, N * N, Cv), siglipMs)})`);
 
   const tw = new RandomWeights(gpu);
   let prefillMs: number, decodeMs: number;
@@ -93,7 +105,11 @@ export async function benchModel(gpu: Gpu, _ceilings?: unknown, log: (s: string)
     decodeMs = await time(gpu, runs * 3, () => scope(() => void layer.forward(x1, L)));
     layer.self_attn.releaseCache();
   } finally { tw.dispose(); }
-  log(`Qwen2-7B decoder layer: prefill ${prefillMs.toFixed(0)} ms per 1000 tokens, decode ${decodeMs.toFixed(1)} ms per token`);
+  const { hidden_size: C, intermediate_size: I, num_key_value_heads: Hkv, head_dim: hd } = cfg.text;
+  const perToken = 2 * C * C + 2 * C * Hkv * hd + 3 * C * I;
+  log(`Qwen2-7B decoder layer: prefill ${prefillMs.toFixed(0)} ms per 1000 tokens (${rate(layerFlops(1000, perToken, 1000 * 1001 / 2, C), prefillMs)}), ` +
+    `decode ${decodeMs.toFixed(1)} ms per token (${rate(layerFlops(1, perToken, 1001, C), decodeMs)}; ` +
+    `${((perToken * 4) / (decodeMs * 1e6)).toFixed(2)} GB/s of f32 weights${ceilings ? `, ${(100 * (perToken * 4) / (decodeMs * 1e6) / ceilings.readGBs).toFixed(0)}% of the read ceiling` : ''})`);
 
   const visionS = (100 * 26 * siglipMs) / 1000;
   const prefillS = (28 * 2.6 * prefillMs) / 1000;      // attention's L² share is small at 2.6k: linear in L
