@@ -16,6 +16,7 @@ import { scope, scopeAsync } from '../core/registry.js';
 import { Tensor } from '../core/tensor.js';
 import { argmax } from '../ops/argmax.js';
 import { copyRows, sliceRows } from '../ops/copy.js';
+import { convert } from '../ops/convert.js';
 import { lerpRows } from '../ops/gather.js';
 import type { Taps } from '../nn/taps.js';
 import { WeightStore, type ComputeDType } from '../nn/weights.js';
@@ -247,8 +248,11 @@ export class LlavaSt {
     });
   }
 
+  /** Pixels in the compute dtype (the reference casts them with .half() in fp16 mode). */
   private upload(media: Media): Tensor {
-    return Tensor.fromArray(this.gpu, media.pixels, media.shape, 'f32', `${media.kind}.pixels`);
+    const pixels = Tensor.fromArray(this.gpu, media.pixels, media.shape, 'f32', `${media.kind}.pixels`);
+    if (this.dtype === 'f32') return pixels;
+    return scope(() => convert(pixels, this.dtype));
   }
 
   private checkIds(ids: readonly number[]): Int32Array {
