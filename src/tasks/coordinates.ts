@@ -12,7 +12,7 @@
 // integers; values, frames, seconds and pixels are derived by the mapping helpers below.
 
 import { InputError } from '../core/errors.js';
-import { pyRound } from './python_round.js';
+import { sampleFrameIndices } from '../io/sampling.js';
 
 export type CoordKind = 'TEMP' | 'HEIGHT' | 'WIDTH';
 export const COORD_KINDS: readonly CoordKind[] = ['TEMP', 'HEIGHT', 'WIDTH'];
@@ -242,14 +242,9 @@ function decodeEnd(text: string): Decoded<number> {
 
 // ---- mapping back to the original media ------------------------------------------------------
 
-/** The 100 sampled frame ids of split [s0, s1]: s0 + round(i/99·(D−1)), Python rounding (§3.2). */
+/** The 100 sampled frame ids of split [s0, s1] (§3.2): the same sampling as the video decoder's. */
 export function sampledFrameIndices(split: readonly [number, number], numFrames = NUM_BINS): number[] {
-  const [s0, s1] = split;
-  if (!Number.isInteger(s0) || !Number.isInteger(s1) || s1 < s0) {
-    throw new InputError(`sampledFrameIndices: split [${s0}, ${s1}] must be integers with s0 <= s1`);
-  }
-  const d = s1 - s0 + 1;
-  return Array.from({ length: numFrames }, (_, i) => s0 + pyRound((i / (numFrames - 1)) * (d - 1)));
+  return sampleFrameIndices(split[0], split[1], numFrames);
 }
 
 /** Temporal bin k is sampled frame k: its original frame id. */
