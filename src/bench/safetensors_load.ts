@@ -1,6 +1,8 @@
 // Benchmark (not a test): streams a multi-GB synthetic safetensors file through readChunks into a
-// checksum sink, reporting throughput and peak RSS. RSS must stay near baseline + one chunk: the
-// reader holds one buffer, never a tensor. The file is freshly written, so reads come from the page
+// checksum sink, or with a GPU into GPU tensors (chunk by chunk through Tensor.write, each tensor
+// released after it is loaded, as a model streams shards), reporting throughput and peak RSS. RSS
+// must stay near baseline + one chunk: the reader holds one buffer, never a tensor. (On a software
+// adapter such as lavapipe GPU memory is process memory, so the GPU sink adds one tensor.) The file is freshly written, so reads come from the page
 // cache unless the machine is short of memory: this measures the reader, not the disk.
 //
 //   node dist/src/bench/safetensors_load.js [--gigabytes 2] [--chunk-mib 16] [--dir /tmp]
@@ -11,11 +13,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SafetensorsFile } from '../core/safetensors.js';
+import type { Gpu } from '../core/device.js';
+import { Tensor } from '../core/tensor.js';
 
 const MiB = 1024 * 1024;
 const TENSOR_BYTES = 64 * MiB;
 
-export interface SafetensorsLoadResult { gbPerS: number; peakRssMiB: number; baselineRssMiB: number }
+export interface SafetensorsLoadResult { gbPerS: number; peakRssMiB: number; baselineRssMiB: number; sink: 'checksum' | 'gpu' }
 
 /** Writes `count` F32 tensors of TENSOR_BYTES each, in 16 MiB streamed writes. */
 async function writeSynthetic(path: string, count: number): Promise<void> {
@@ -40,7 +44,7 @@ async function writeSynthetic(path: string, count: number): Promise<void> {
   }
 }
 
-export async function benchSafetensorsLoad(opts: { gigabytes: number; chunkMiB: number; dir?: string }): Promise<SafetensorsLoadResult> {
+export async function benchSafetensorsLoad(opts: { gigabytes: number; chunkMiB: number; dir?: string; gpu?: Gpu }): Promise<SafetensorsLoadResult> {
   const dir = await mkdtemp(join(opts.dir ?? tmpdir(), 'st-bench-'));
   const path = join(dir, 'model.safetensors');
   try {
@@ -57,12 +61,21 @@ export async function benchSafetensorsLoad(opts: { gigabytes: number; chunkMiB: 
     const buffer = new Uint8Array(opts.chunkMiB * MiB); // one buffer for the whole load
     const t0 = performance.now();
     try {
-      for (const name of f.entries.keys()) {
+      for (const [name, entry] of f.entries) {
+        const target = opts.gpu ? Tensor.empty(opts.gpu, entry.shape, 'f32', name) : undefined;
         for await (const chunk of f.readChunks(name, buffer)) {
-          const words = new Int32Array(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.length >> 2);
-          for (let i = 0; i < words.length; i++) checksum ^= words[i]!;
+          if (target) {
+            target.write(chunk.offset, chunk.bytes); // writeBuffer copies: the buffer is free again
+          } else {
+            const words = new Int32Array(chunk.bytes.buffer, chunk.bytes.byteOffset, chunk.bytes.length >> 2);
+            for (let i = 0; i < words.length; i++) checksum ^= words[i]!;
+          }
           bytes += chunk.bytes.length;
           sample();
+        }
+        if (target && opts.gpu) {
+          await opts.gpu.sync(); // the tensor is on the GPU before it is released
+          target.dispose();
         }
       }
     } finally {
@@ -72,7 +85,7 @@ export async function benchSafetensorsLoad(opts: { gigabytes: number; chunkMiB: 
     const seconds = (performance.now() - t0) / 1000;
     if (bytes !== count * TENSOR_BYTES) throw new RangeError(`read ${bytes} bytes, expected ${count * TENSOR_BYTES}`);
     void checksum;
-    return { gbPerS: bytes / 1e9 / seconds, peakRssMiB: peak / MiB, baselineRssMiB: baseline / MiB };
+    return { gbPerS: bytes / 1e9 / seconds, peakRssMiB: peak / MiB, baselineRssMiB: baseline / MiB, sink: opts.gpu ? 'gpu' : 'checksum' };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -14,7 +14,9 @@ const HELP = `usage: llava-st bench <suite> [options]
   ceilings                      the adapter's own FMA, bandwidth, dispatch and read-back ceilings
   kernels [--filter S]          every kernel on its benchmark shapes (checked, then timed)
   model                         one real-size SigLIP layer and one Qwen2-7B decoder layer
-  safetensors [--gigabytes N]   streaming load of a synthetic multi-GB file (GB/s, peak RSS)
+  safetensors [--gigabytes N] [--chunk-mib M]
+                                streaming load of a synthetic multi-GB file into a checksum and into
+                                GPU tensors (GB/s, peak RSS)
 options: --json FILE (write the results as JSON), --max-time S (benny seconds per case, default 1)`;
 
 async function kernelCases(filter?: string): Promise<BenchCase[]> {
@@ -38,9 +40,19 @@ export async function benchMain(argv: string[]): Promise<number> {
 
   if (suite === 'safetensors') {
     const { benchSafetensorsLoad } = await import('../bench/safetensors_load.js');
-    const r = await benchSafetensorsLoad({ gigabytes: Number(values.gigabytes ?? 2), chunkMiB: Number(values['chunk-mib'] ?? 8) });
-    console.log(JSON.stringify(r, null, 2));
-    save(r);
+    const opts = { gigabytes: Number(values.gigabytes ?? 2), chunkMiB: Number(values['chunk-mib'] ?? 8) };
+    const results = [await benchSafetensorsLoad(opts)];
+    const gpu = await requestGpu();
+    try {
+      results.push(await benchSafetensorsLoad({ ...opts, gpu }));
+    } finally {
+      gpu.destroy();
+    }
+    for (const r of results) {
+      console.log(`${r.sink === 'gpu' ? 'file -> GPU tensors' : 'file -> checksum   '}  ${r.gbPerS.toFixed(2)} GB/s, ` +
+        `RSS ${r.baselineRssMiB.toFixed(0)} MiB before, ${r.peakRssMiB.toFixed(0)} MiB at peak (chunk ${opts.chunkMiB} MiB)`);
+    }
+    save(results);
     return 0;
   }
   const gpu = await requestGpu();
