@@ -1,0 +1,54 @@
+// The device's failure modes become typed errors that say what happened and what to do.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { requestGpu } from '../../src/core/device.js';
+import { DeviceError, LimitError } from '../../src/core/errors.js';
+import { Tensor } from '../../src/core/tensor.js';
+import { add } from '../../src/ops/elementwise.js';
+import { specialize } from '../../src/core/kernel.js';
+
+test('no adapter: the error names the remedy (lavapipe >= 25, XDG_RUNTIME_DIR)', async () => {
+  // A backend this Linux build of Dawn does not have: requestAdapter() finds nothing.
+  await assert.rejects(requestGpu({ backend: 'd3d12' }), (e: unknown) =>
+    e instanceof DeviceError && /lavapipe >= 25/.test(e.message) && /XDG_RUNTIME_DIR/.test(e.message) && /bookworm-backports/.test(e.message));
+});
+
+test('a WGSL compile error surfaces at the next call as a DeviceError naming the kernel', async () => {
+  const gpu = await requestGpu();
+  try {
+    // `binary` with an operator expression that does not type-check.
+    const a = Tensor.zeros(gpu, [4]);
+    gpu.kernels.get({ source: 'binary', defines: { T: 'f32', OP: 'x + true' }, constants: { WG: 64 } });
+    await gpu.device.queue.onSubmittedWorkDone();
+    await new Promise((r) => setTimeout(r, 50)); // let the error scope's promise settle
+    assert.throws(() => add(a, a), (e: unknown) => e instanceof DeviceError && /binary/.test(e.message) && /failed to compile/.test(e.message));
+  } finally {
+    gpu.destroy();
+  }
+});
+
+test('device loss: every later call throws a DeviceError instead of computing zeros', async () => {
+  const gpu = await requestGpu();
+  const a = Tensor.fromArray(gpu, new Float32Array([1, 2]), [2]);
+  gpu.device.destroy(); // what a driver reset looks like to the page
+  await gpu.device.lost;
+  assert.throws(() => add(a, a), (e: unknown) => e instanceof DeviceError && /lost/.test(e.message));
+  await assert.rejects(gpu.sync(), DeviceError);
+});
+
+test('a binding over maxStorageBufferBindingSize is refused before any GPU call, naming the tensor', async () => {
+  const gpu = await requestGpu({ limitOverrides: { maxStorageBufferBindingSize: 1024 } });
+  try {
+    const big = Tensor.zeros(gpu, [300], 'f32', 'model.layers.0.mlp.gate_proj.weight'); // 1200 B
+    const before = gpu.stream.dispatches;
+    assert.throws(() => add(big, big), (e: unknown) => e instanceof LimitError && /gate_proj/.test(e.message) && /1024/.test(e.message));
+    assert.equal(gpu.stream.dispatches, before);
+  } finally {
+    gpu.destroy();
+  }
+});
+
+test('specialize: a missing placeholder value is an error naming the kernel and the key', () => {
+  assert.throws(() => specialize({ source: 'k', defines: {} }, 'let x = {{T}}(1);'), /kernel k: no value for the placeholder \{\{T\}\}/);
+  assert.equal(specialize({ source: 'k', defines: { T: 'f16' }, enables: ['f16'] }, 'let x = {{T}}(1);'), 'enable f16;\nlet x = f16(1);');
+});
