@@ -12,6 +12,7 @@ import type { AnswerTask } from '../tasks/coordinates.js';
 import { Progress } from './progress.js';
 import { writeViz } from './viz_output.js';
 import { preferredComputeDType } from '../bench/ceilings.js';
+import { formatProfile } from '../core/profiler.js';
 
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models', 'llava-st-synth');
 
@@ -28,7 +29,8 @@ const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | 
   --prompt TEXT      a free-form question; coordinates inline as <t0.4>, <w0.5>, <h0.6>
   --json             print one JSON object (answer, ids, spans, boxes, timings)
   --dtype D          compute dtype; auto (default) picks the faster of f32/f16 on this adapter, measured
-  --viz OUT          draw the boxes and the span: .png (image, or a contact sheet) or .gif (video)`;
+  --viz OUT          draw the boxes and the span: .png (image, or a contact sheet) or .gif (video)
+environment: LLAVA_ST_PROFILE=1 prints the GPU time of every kernel at the end (timestamp queries)`;
 
 const TASKS = Object.keys(TASK_MODALITY) as Task[];
 const STRICT: ReadonlySet<string> = new Set<AnswerTask>(['tvg', 'stvg', 'svg', 'rec', 'elc']);
@@ -124,6 +126,7 @@ export async function runMain(argv: string[]): Promise<number> {
   const gpu = await requestGpu();
   if (dtypeArg === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
   const dtype = dtypeArg === 'auto' ? await preferredComputeDType(gpu) : dtypeArg;
+  const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile() : undefined;
   const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };
   try {
     const assistant = await Assistant.load(gpu, modelDir, { dtype, onProgress: (s, d, t) => bars[s].update(d, t) });
@@ -145,6 +148,7 @@ export async function runMain(argv: string[]): Promise<number> {
         console.log(formatAnswer(r));
         if (values.viz) console.log(`viz   ${values.viz}`);
       }
+      if (profiler) console.error(`\nGPU time by kernel (LLAVA_ST_PROFILE; one pass per dispatch, so slower overall):\n${formatProfile(await profiler.report())}`);
       return 0;
     } finally {
       assistant.dispose();
