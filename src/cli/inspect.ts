@@ -3,6 +3,7 @@
 // Exit codes: 0 fine, 1 unreadable or malformed input (one `error:` line on stderr),
 // 2 a valid checkpoint that does not fit the config.
 
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,7 +11,7 @@ import { Checkpoint } from '../core/checkpoint.js';
 import { ConfigError, InputError } from '../core/errors.js';
 import { checkWeights, expectedTensors, packerEmbedDimOf, type Shape, type WeightCheck } from '../model/weight_names.js';
 
-const USAGE = 'usage: llava-st inspect PATH [--config DIR/config.json] [--json]';
+const USAGE = 'usage: llava-st inspect PATH [--config DIR/config.json] [--json]  (a directory is checked against its own config.json)';
 
 /** Given the --config path and the checkpoint's shapes, the tensors the model needs. */
 export type ExpectedFn = (configPath: string, actual: ReadonlyMap<string, Shape>) => Promise<Map<string, Shape>>;
@@ -111,9 +112,13 @@ export async function inspectMain(argv: string[], io: InspectIO = {}): Promise<n
       s.bytes += t.bytes;
     }
     const partial: Omit<Report, 'verdict'> = { source: ckpt.source, files: ckpt.files.map((f) => f.path), tensors, totals };
-    if (args.values.config !== undefined) {
+    // A checkpoint directory with its config.json is checked against it without being asked.
+    const path = args.positionals[0]!;
+    const configPath = args.values.config ??
+      (statSync(path).isDirectory() && existsSync(join(path, 'config.json')) ? join(path, 'config.json') : undefined);
+    if (configPath !== undefined) {
       const actual = new Map(tensors.map((t) => [t.name, t.shape]));
-      const expected = await (io.expected ?? expectedTensorsFromFiles)(args.values.config, actual);
+      const expected = await (io.expected ?? expectedTensorsFromFiles)(configPath, actual);
       partial.check = checkWeights(actual, expected);
     }
     const { ok, verdict } = verdictOf(partial);

@@ -36,13 +36,16 @@ test('--json gives totals per dtype and the check', async () => {
   assert.deepEqual(r.check.missing, []);
 });
 
-test('synth model passes the audit; without --config there is no audit', async () => {
+test('synth model passes the audit; a directory is audited against its own config.json; a file alone is not', async () => {
   const synth = '../shared/models/llava-st-synth';
   assert.equal((await run([synth, '--config', `${synth}/config.json`])).code, 0);
-  const { code, out } = await run([synth]);
-  assert.equal(code, 0);
-  assert.match(out, /^OK: 139 tensors, 29561184 bytes in 1 file\(s\) \(no --config/m);
-  assert.match(out, /^ {2}BF16\t139 tensors\t29561184 bytes$/m);
+  const dir = await run([synth]);
+  assert.equal(dir.code, 0);
+  assert.match(dir.out, /^OK: 139 tensors, 29561184 bytes in 1 file\(s\); 0 missing, 0 unexpected, 0 shape mismatches/m);
+  assert.match(dir.out, /^ {2}BF16\t139 tensors\t29561184 bytes$/m);
+  const file = await run([`${synth}/model.safetensors`]);
+  assert.equal(file.code, 0);
+  assert.match(file.out, /^OK: 139 tensors, 29561184 bytes in 1 file\(s\) \(no --config/m);
 });
 
 test('a tampered config reports missing tensors and shape mismatches, exit 2', async () => {
