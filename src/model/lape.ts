@@ -97,15 +97,18 @@ export class Lape {
     });
   }
 
-  /** Frame t's projected tokens v [N, D] -> v + position [N, D]. Taps: lape.temporal_used [1, D] per frame. */
-  forwardFrame(v: Tensor, t: number, taps?: Taps): Tensor {
+  /**
+   * Frames t0..t0+B−1's projected tokens v [B·N, D] -> v + position [B·N, D], added in the
+   * reference's order ((v + H[row]) + W[col]) + T[frame]. Taps: lape.temporal_used [B, D].
+   */
+  forwardFrames(v: Tensor, t0: number, frames: number, taps?: Taps): Tensor {
     const tabs = this.prepared();
     return scope(() => {
       const G = this.grid, D = v.shape[1]!;
-      const tsel = sliceRows(tabs.temporal, t, t + 1);                                  // [1, D]
+      const tsel = sliceRows(tabs.temporal, t0, t0 + frames);                           // [B, D]
       taps?.capture('lape.temporal_used', tsel);
-      const x = add(add(add(v.reshape([G, G, D]), tabs.rows.reshape([G, 1, D])), tabs.cols), tsel);
-      return x.reshape([G * G, D]);
+      const x = add(add(add(v.reshape([frames, G, G, D]), tabs.rows.reshape([G, 1, D])), tabs.cols), tsel.reshape([frames, 1, 1, D]));
+      return x.reshape([frames * G * G, D]);
     });
   }
 

@@ -145,15 +145,17 @@ export class LlavaSt {
       const runPacker = media.kind === 'video' || !!taps && (taps.wants('packer.spatial') || taps.wants('packer.slow'));
       const spatial = runPacker ? Tensor.empty(this.gpu, [frames * L, D], this.dtype, 'packer.spatial') : undefined;
       let image: Tensor | undefined;
-      for (let t = 0; t < frames; t++) {
+      const batch = this.framesPerBatch();
+      for (let t0 = 0; t0 < frames; t0 += batch) {
+        const B = Math.min(batch, frames - t0);
         const out = scope(() => {
-          const f = this.vision.forwardFrame(sliceRows(pixels, t, t + 1), taps);            // [N, Dv]
-          taps?.capture('vision', f.reshape([1, N, f.shape[1]!]));
-          const p = this.projector.forward(f);                                            // [N, D]
-          taps?.capture('projector', p.reshape([1, N, D]));
-          const x = this.lape.forwardFrame(p, t, taps);                                   // [N, D]
-          taps?.capture('lape', x.reshape([1, N, D]));
-          if (spatial) copyRows(spatial, t * L, this.packer.spatial(x, taps), 0, L);
+          const f = this.vision.forwardFrames(sliceRows(pixels, t0, t0 + B), taps);         // [B·N, Dv]
+          taps?.capture('vision', f.reshape([B, N, f.shape[1]!]));
+          const p = this.projector.forward(f);                                            // [B·N, D]
+          taps?.capture('projector', p.reshape([B, N, D]));
+          const x = this.lape.forwardFrames(p, t0, B, taps);                              // [B·N, D]
+          taps?.capture('lape', x.reshape([B, N, D]));
+          if (spatial) copyRows(spatial, t0 * L, this.packer.spatial(x, B, taps), 0, B * L);
           return media.kind === 'image' ? x : undefined;
         });
         if (out) image = out;
@@ -164,6 +166,19 @@ export class LlavaSt {
       }
       return this.packer.temporal(spatial!, frames, taps);                                // [T/k·L, D]
     });
+  }
+
+  /**
+   * Frames encoded together: as many as keep the widest per-frame activation (SigLIP's MLP, the
+   * projector, the packer's MLPs) under 64 MiB and one binding. Small models take a whole video
+   * at once (few, large dispatches); so400m takes ~5 frames in f32.
+   */
+  private framesPerBatch(): number {
+    const { grid, intermediate_size: Iv, hidden_size: Dv } = this.config.vision;
+    const widest = Math.max(Iv, 3 * Dv, this.config.text.hidden_size, 3 * this.config.packer.embed_dim);
+    const perFrame = grid * grid * widest * (this.dtype === 'f16' ? 2 : 4);
+    const budget = Math.min(64 << 20, this.gpu.limits.maxStorageBufferBindingSize);
+    return Math.max(1, Math.min(this.config.packer.frames, Math.floor(budget / perFrame)));
   }
 
   /**

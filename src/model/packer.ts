@@ -30,14 +30,16 @@ import type { PackerConfig } from './config.js';
 export interface RegionLayout { query: Uint32Array; region: Uint32Array; size: number }
 
 /** Spatial: G×G grid -> s×s queries at block centres, regions f×f (row-major everywhere). */
-export function spatialLayout(grid: number, side: number): RegionLayout {
-  const f = grid / side, c = Math.floor(f / 2);
-  const query = new Uint32Array(side * side), region = new Uint32Array(side * side * f * f);
-  for (let a = 0; a < side; a++) {
-    for (let b = 0; b < side; b++) {
-      const n = a * side + b;
-      query[n] = (f * a + c) * grid + (f * b + c);
-      for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) region[n * f * f + dy * f + dx] = (f * a + dy) * grid + (f * b + dx);
+export function spatialLayout(grid: number, side: number, frames = 1): RegionLayout {
+  const f = grid / side, c = Math.floor(f / 2), L = side * side, N = grid * grid;
+  const query = new Uint32Array(frames * L), region = new Uint32Array(frames * L * f * f);
+  for (let t = 0; t < frames; t++) {
+    for (let a = 0; a < side; a++) {
+      for (let b = 0; b < side; b++) {
+        const n = t * L + a * side + b;
+        query[n] = t * N + (f * a + c) * grid + (f * b + c);
+        for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) region[n * f * f + dy * f + dx] = t * N + (f * a + dy) * grid + (f * b + dx);
+      }
     }
   }
   return { query, region, size: f * f };
@@ -113,11 +115,11 @@ export class TokenPacker {
     this.token_packer_slow = new PackerBlock(w, `${p}.token_packer_slow.devide_attention`, width, cfg);
   }
 
-  /** One frame's post-LAPE tokens [G², D] -> [L, D]. Taps: packer.spatial [1, L, D] per frame. */
-  spatial(frame: Tensor, taps?: Taps): Tensor {
-    const idx = this.layout('spatial', () => spatialLayout(this.grid, this.cfg.side), frame.gpu);
-    const y = this.token_packer.forward(frame, idx.query, idx.region);
-    if (taps?.wants('packer.spatial')) scope(() => taps.capture('packer.spatial', y.reshape([1, ...y.shape])));
+  /** B frames' post-LAPE tokens [B·G², D] -> [B·L, D], each frame on its own. Taps: packer.spatial [B, L, D]. */
+  spatial(x: Tensor, frames = 1, taps?: Taps): Tensor {
+    const idx = this.layout(`spatial:${frames}`, () => spatialLayout(this.grid, this.cfg.side, frames), x.gpu);
+    const y = this.token_packer.forward(x, idx.query, idx.region);
+    if (taps?.wants('packer.spatial')) scope(() => taps.capture('packer.spatial', y.reshape([frames, y.shape[0]! / frames, y.shape[1]!])));
     return y;
   }
 

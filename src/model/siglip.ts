@@ -2,12 +2,14 @@
 // position embedding, then pre-LN transformer layers (tanh-GELU MLP). The checkpoint holds the
 // layers that run (the released code deleted the last one); the output is the last layer's,
 // before post_layernorm (stored, unused, never loaded). No attention mask: each frame is its own
-// sequence, so frames go through one at a time (bounded memory for 100 frames).
+// sequence. Frames go through in batches of B (the caller bounds B by memory): every op runs on
+// the B·N rows at once, except attention, which runs frame by frame.
 //
 // Shapes: T frames, S image side, P patch, G = floor(S/P) grid, N = G² tokens, Dv width,
 //         H heads, hd = Dv/H, M MLP width.
 import { scope } from '../core/registry.js';
-import type { Tensor } from '../core/tensor.js';
+import { Tensor } from '../core/tensor.js';
+import { copyRows, sliceRows } from '../ops/copy.js';
 import { attention, transposeHeads } from '../ops/attention.js';
 import { add } from '../ops/elementwise.js';
 import { patchEmbed } from '../ops/patch_embed.js';
@@ -31,14 +33,19 @@ class SiglipAttention {
     this.out_proj = new Linear(w, `${prefix}.out_proj`, dim, dim);
   }
 
-  /** x [N, Dv] -> [N, Dv]; scale hd^-0.5. */
-  forward(x: Tensor): Tensor {
-    const N = x.shape[0]!, hd = this.dim / this.heads;
-    const q = this.q_proj.forward(x).reshape([N, this.heads, hd]);                      // [N, H, hd]
-    const k = transposeHeads(this.k_proj.forward(x).reshape([N, this.heads, hd]));      // [H, N, hd]
-    const v = transposeHeads(this.v_proj.forward(x).reshape([N, this.heads, hd]));
-    const o = attention(q, k, v, { causal: false, scale: hd ** -0.5 });                // [N, H, hd]
-    return this.out_proj.forward(o.reshape([N, this.dim]));
+  /** x [B·N, Dv] (B frames of N tokens) -> [B·N, Dv]; each frame attends within itself, scale hd^-0.5. */
+  forward(x: Tensor, frames = 1): Tensor {
+    const N = x.shape[0]! / frames, H = this.heads, hd = this.dim / H;
+    const q = this.q_proj.forward(x), k = this.k_proj.forward(x), v = this.v_proj.forward(x); // [B·N, Dv]
+    const o = Tensor.empty(x.gpu, [frames * N, this.dim], x.dtype, 'siglip.attention');
+    for (let b = 0; b < frames; b++) {
+      scope(() => {
+        const rows = (t: Tensor) => (frames === 1 ? t : sliceRows(t, b * N, (b + 1) * N)).reshape([N, H, hd]);
+        const ob = attention(rows(q), transposeHeads(rows(k)), transposeHeads(rows(v)), { causal: false, scale: hd ** -0.5 }); // [N, H, hd]
+        copyRows(o, b * N, ob.reshape([N, this.dim]), 0, N);
+      });
+    }
+    return this.out_proj.forward(o);
   }
 }
 
@@ -58,9 +65,10 @@ class SiglipEncoderLayer {
     };
   }
 
-  forward(x: Tensor): Tensor {
+  /** x [B·N, Dv] -> [B·N, Dv] */
+  forward(x: Tensor, frames = 1): Tensor {
     return scope(() => {
-      const a = add(x, this.self_attn.forward(this.layer_norm1.forward(x)));
+      const a = add(x, this.self_attn.forward(this.layer_norm1.forward(x), frames));
       const h = this.mlp.fc1.forward(this.layer_norm2.forward(a));
       return add(a, this.mlp.fc2.forward(gelu(h, 'tanh')));
     });
@@ -83,18 +91,18 @@ export class SiglipVisionTower {
   }
 
   /**
-   * One frame: pixels [1, C, S, S] -> features [N, Dv]. Taps: vision.embeddings, vision.layers.{i},
-   * each [1, N, Dv] per frame (a video's captures concatenate to [T, N, Dv]).
+   * B frames: pixels [B, C, S, S] -> features [B·N, Dv]. Taps: vision.embeddings, vision.layers.{i},
+   * each [B, N, Dv] per batch (a video's captures concatenate to [T, N, Dv]).
    */
-  forwardFrame(pixels: Tensor, taps?: Taps): Tensor {
+  forwardFrames(pixels: Tensor, taps?: Taps): Tensor {
     return scope(() => {
-      const N = this.cfg.grid ** 2, D = this.cfg.hidden_size;
+      const B = pixels.shape[0]!, N = this.cfg.grid ** 2, D = this.cfg.hidden_size;
       const patches = patchEmbed(pixels, this.patch_embedding.weight, this.patch_embedding.bias, this.cfg.patch_size);
-      let x = add(patches.reshape([N, D]), this.position_embedding);                      // [N, Dv]
-      taps?.capture('vision.embeddings', x.reshape([1, N, D]));
+      let x = add(patches.reshape([B, N, D]), this.position_embedding).reshape([B * N, D]); // [B·N, Dv]
+      taps?.capture('vision.embeddings', x.reshape([B, N, D]));
       this.layers.forEach((layer, i) => {
-        x = layer.forward(x);
-        taps?.capture(`vision.layers.${i}`, x.reshape([1, N, D]));
+        x = layer.forward(x, B);
+        taps?.capture(`vision.layers.${i}`, x.reshape([B, N, D]));
       });
       return x;
     });
