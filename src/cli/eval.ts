@@ -24,7 +24,7 @@ import { EVAL_TASKS, loadEvalSet, loadStAlignBenchmark, ST_ALIGN_LIMIT, type Eva
 import { evalStItem, type StRecord, type StTask } from '../tasks/metrics.js';
 import { replaceAndNormalize } from '../tasks/parse.js';
 import { formatBenchmarkCoordinates } from '../tasks/prompt.js';
-import { pyRoundDigits } from '../tasks/python_round.js';
+import { pyRoundDigits } from '../io/python.js';
 import { readResults, ResultsWriter, type ResultLine } from '../tasks/results.js';
 import { scoreEvalSet } from '../tasks/set_metrics.js';
 import { pickTemplate, SPAN_LEADS, TASK_SUFFIX } from '../tasks/task_prompts.js';

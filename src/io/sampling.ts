@@ -3,18 +3,10 @@
 // with Python's round (half to even) on float64 values computed in Python's order: i/(n−1) first.
 
 import { InputError } from '../core/errors.js';
+import { pyRound } from './python.js';
 
 /** The model's fixed number of frames: the temporal LAPE table has 100 rows. */
 export const NUM_FRAMES = 100;
-
-/** Python's round(): nearest integer, ties to even. */
-export function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const diff = x - f; // exact for doubles
-  if (diff > 0.5) return f + 1;
-  if (diff < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
 
 /** The n frame indices sampled from the inclusive frame range [s0, s1]; short clips repeat frames. */
 export function sampleFrameIndices(s0: number, s1: number, n: number = NUM_FRAMES): number[] {
@@ -26,6 +18,6 @@ export function sampleFrameIndices(s0: number, s1: number, n: number = NUM_FRAME
   }
   const span = s1 - s0; // D − 1
   const idx = new Array<number>(n);
-  for (let i = 0; i < n; i++) idx[i] = s0 + roundHalfEven((i / (n - 1)) * span);
+  for (let i = 0; i < n; i++) idx[i] = s0 + pyRound((i / (n - 1)) * span);
   return idx;
 }

@@ -16,7 +16,7 @@
 // punctuation and clitics, drop the same punctuation list); exotic text can tokenise
 // differently from CoreNLP. METEOR needs the Java METEOR jar and is not computed.
 
-import { pyRoundDigits } from './python_round.js';
+import { pyRoundDigits } from '../io/python.js';
 
 const PUNCTUATION = new Set(["''", "'", '``', '`', '-LRB-', '-RRB-', '-LCB-', '-RCB-', '.', '?', '!', ',', ':', '-', '--', '...', ';']);
 const BRACKETS: Record<string, string> = { '(': '-lrb-', ')': '-rrb-', '{': '-lcb-', '}': '-rcb-', '[': '-lsb-', ']': '-rsb-' };

@@ -11,7 +11,7 @@
 import { LlavaStError } from '../core/errors.js';
 import { elcPredCaption, parseBoxFromText, parseSpanFromText, parseStpairFromText, replaceAndNormalize, type Box4 } from './parse.js';
 import { sampledFrameIndices } from './coordinates.js';
-import { pyRound, pyRoundDigits } from './python_round.js';
+import { pyRound, pyRoundDigits } from '../io/python.js';
 
 /** An input on which the reference metric code itself raises (division by zero, assertion). */
 export class MetricError extends LlavaStError {

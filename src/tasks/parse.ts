@@ -8,7 +8,7 @@
 // For a parser that says what is wrong and where, use `coordinates.ts`.
 
 import { InputError } from '../core/errors.js';
-import { pyFormatFixed } from './python_round.js';
+import { PY_SPACE, pyFormatFixed } from '../io/python.js';
 
 /** Four numbers [x1, y1, x2, y2] in whatever unit the text carried. */
 export type Box4 = [number, number, number, number];
@@ -19,10 +19,9 @@ export interface RefParse<T> {
   failed: boolean;
 }
 
-// Python's `\d` on str patterns is any Unicode decimal digit, and `\s` is str.isspace(), which
-// differs from JavaScript's `\s` (it has U+001C..U+001F and lacks U+FEFF).
+// Python's `\d` on str patterns is any Unicode decimal digit, and `\s` is str.isspace() (PY_SPACE).
 const D = '\\p{Nd}';
-const S = '[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const S = PY_SPACE;
 const NUM = `(${D}+(?:\\.${D}+)?)`; // no sign, no exponent, no bare leading or trailing '.'
 const COORD_TOKEN = new RegExp(`<(WIDTH|HEIGHT|TEMP)-(${D}+)>`, 'gu');
 const BOX = new RegExp(`\\[${NUM},${S}*${NUM},${S}*${NUM},${S}*${NUM}\\]`, 'u');

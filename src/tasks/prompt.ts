@@ -21,7 +21,7 @@
 import { InputError } from '../core/errors.js';
 import type { Qwen2Tokenizer } from '../io/tokenizer.js';
 import { toAsciiDigits } from './parse.js';
-import { pyRoundDigits } from './python_round.js';
+import { PY_SPACE, pyRoundDigits } from '../io/python.js';
 
 export type Modality = 'image' | 'video' | 'text';
 export type Role = 'user' | 'assistant';
@@ -70,8 +70,6 @@ export interface PromptOptions {
 
 // ---- Python string semantics the reference relies on --------------------------------------
 
-// str.isspace(): differs from JavaScript's \s (has U+001C..U+001F and U+0085, lacks U+FEFF).
-const PY_SPACE = '[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
 const PY_STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, 'gu');
 /** Python's str.strip() with no argument. */
 export const pyStrip = (s: string): string => s.replace(PY_STRIP, '');

@@ -14,7 +14,7 @@
 
 import { boxIou, temporalIou } from './metrics.js';
 import { parseBoxFromText, parseSpanFromText, parseStpairFromText, replaceAndNormalize, type Box4 } from './parse.js';
-import { fsum } from './python_round.js';
+import { fsum } from '../io/python.js';
 import type { EvalItem, EvalTask } from './eval_set.js';
 
 export interface Prediction { id: string; answer_text: string }

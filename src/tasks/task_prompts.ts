@@ -9,7 +9,7 @@
 
 import { InputError } from '../core/errors.js';
 import type { Modality } from './prompt.js';
-import { pyRoundDigits } from './python_round.js';
+import { pyRoundDigits } from '../io/python.js';
 
 export type Task = 'stvg' | 'svg' | 'elc' | 'tvg' | 'rec' | 'reg' | 'tr' | 'dgc';
 export const TASK_MODALITY: Readonly<Record<Task, Modality>> = {

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { sampleFrameIndices, roundHalfEven, NUM_FRAMES } from '../../src/io/sampling.js';
+import { sampleFrameIndices, NUM_FRAMES } from '../../src/io/sampling.js';
+import { pyRound } from '../../src/io/python.js';
 import { InputError } from '../../src/core/errors.js';
 
 const CASES = join(fileURLToPath(new URL('../../../', import.meta.url)), '..', 'shared', 'fixtures', 'preprocess', 'cases.json');
@@ -16,10 +17,10 @@ test('sampleFrameIndices reproduces every frame_sampling case of the reference',
   for (const c of cases) assert.deepEqual(sampleFrameIndices(c.split[0], c.split[1]), c.indices, `split ${c.split}`);
 });
 
-test('roundHalfEven is Python round on ties and near-ties', () => {
+test('pyRound (the sampling formula\'s round) is Python round on ties and near-ties', () => {
   const cases: [number, number][] = [[0.5, 0], [1.5, 2], [2.5, 2], [3.5, 4], [-0.5, 0], [-1.5, -2],
     [0.49999999999999994, 0], [2.5000000000000004, 3], [7, 7], [99.5, 100], [100.5, 100]];
-  for (const [x, want] of cases) assert.equal(roundHalfEven(x), want, `round(${x})`);
+  for (const [x, want] of cases) assert.equal(pyRound(x), want, `round(${x})`);
 });
 
 test('ties round to even, and i/(n−1) is computed before the multiply, as in Python', () => {

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import {
   elcPredCaption, parseBoxFromText, parseFloatFromText, parseSpanFromText, parseStpairFromText, replaceAndNormalize,
 } from '../../src/tasks/parse.js';
-import { pyFormatFixed, pyRound, pyRoundDigits } from '../../src/tasks/python_round.js';
+import { pyFormatFixed, pyRound, pyRoundDigits } from '../../src/io/python.js';
 import { readSharedJson } from './fixture_paths.js';
 
 const P = readSharedJson('fixtures/metrics/parsing.json');

@@ -1,4 +1,5 @@
-// Python's rounding and fixed-point formatting, reproduced exactly.
+// Python semantics the reference relies on, reproduced exactly: rounding, fixed-point formatting,
+// fsum, and what str.isspace() calls whitespace.
 //
 // The reference metrics use three Python primitives whose results depend on the exact binary
 // value of a double, not on a JavaScript idiom that looks similar:
@@ -102,3 +103,7 @@ export function fsum(xs: Iterable<number>): number {
   }
   return hi;
 }
+
+/** A regex character class of Python's str.isspace(), which differs from JavaScript's \s (it has
+ *  U+001C..U+001F and U+0085, and lacks U+FEFF); `\s` in the reference's str patterns means this. */
+export const PY_SPACE = '[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
