@@ -39,6 +39,20 @@ function mismatch(got: ArrayLike<number>, want: ArrayLike<number>, at: (i: numbe
 
 const tol = (dtype: FDType): [number, number] => (dtype === 'f16' ? [2e-5, 2 ** -10] : [2e-5, 1e-4]);
 
+/** Runs the op once and compares the sampled output rows (each `width` long) with the reference's. */
+async function checkRows(run: () => Tensor, rows: readonly number[], width: number, want: (row: number) => Float32Array, dtype: FDType): Promise<string | undefined> {
+  const y = run();
+  const got = await y.toArray();
+  y.dispose();
+  const [atol, rtol] = tol(dtype);
+  for (const r of rows) {
+    const w = want(r);
+    const bad = mismatch(got, dtype === 'f16' ? fromF16(toF16(w)) : w, (i) => r * width + i, atol, rtol, 'o');
+    if (bad) return bad;
+  }
+  return undefined;
+}
+
 function attentionCase(name: string, Lq: number, Hq: number, Hkv: number, D: number, L: number, causal: boolean, dtype: FDType): BenchCase {
   const flops = 4 * Lq * L * D * Hq * (causal && Lq > 1 ? (L - Lq + (Lq + 1) / 2) / L : 1);
   const bpe = dtype === 'f32' ? 4 : 2;
@@ -54,20 +68,11 @@ function attentionCase(name: string, Lq: number, Hq: number, Hkv: number, D: num
       const run = () => attention(tq, tk, tv, { causal });
       return {
         run,
-        async check() {
-          const y = run();
-          const got = await y.toArray();
-          y.dispose();
+        check() {
           // A sample of query rows (all of them for small Lq), each as a one-row problem at its position.
           const rows = Lq <= 4 ? [...Array(Lq).keys()] : [0, 1, Math.floor(Lq / 3), Lq - 2, Lq - 1];
-          for (const r of rows) {
-            const want = attentionRef(q.subarray(r * Hq * D, (r + 1) * Hq * D), k, v,
-              { Lq: 1, Hq, Hkv, D, Lmax: L, kvLength: L, causal, qOffset: L - Lq + r, scale: 1 / Math.sqrt(D) });
-            const [atol, rtol] = tol(dtype);
-            const bad = mismatch(got, dtype === 'f16' ? fromF16(toF16(want)) : want, (i) => r * Hq * D + i, atol, rtol, 'o');
-            if (bad) return bad;
-          }
-          return undefined;
+          return checkRows(run, rows, Hq * D, (r) => attentionRef(q.subarray(r * Hq * D, (r + 1) * Hq * D), k, v,
+            { Lq: 1, Hq, Hkv, D, Lmax: L, kvLength: L, causal, qOffset: L - Lq + r, scale: 1 / Math.sqrt(D) }), dtype);
         },
         dispose() { tq.dispose(); tk.dispose(); tv.dispose(); },
       };
@@ -97,17 +102,9 @@ function regionCase(frames: number, E: number, H: number, dtype: FDType): BenchC
       const run = () => regionAttention(tq, tk, tv, ti, H, undefined, { queries: 81, keys: 729 }); // k is over 128 MiB: split by frame
       return {
         run,
-        async check() {
-          const y = run();
-          const got = await y.toArray();
-          y.dispose();
-          for (const n of [0, 1, Math.floor(Nq / 2), Nq - 1]) {
-            const want = regionAttentionRef(q.subarray(n * E, (n + 1) * E), k, v, index.subarray(n * R, (n + 1) * R), 1, E, R, H, 1 / Math.sqrt(E / H));
-            const [atol, rtol] = tol(dtype);
-            const bad = mismatch(got, dtype === 'f16' ? fromF16(toF16(want)) : want, (i) => n * E + i, atol, rtol, 'o');
-            if (bad) return bad;
-          }
-          return undefined;
+        check() {
+          return checkRows(run, [0, 1, Math.floor(Nq / 2), Nq - 1], E, (n) =>
+            regionAttentionRef(q.subarray(n * E, (n + 1) * E), k, v, index.subarray(n * R, (n + 1) * R), 1, E, R, H, 1 / Math.sqrt(E / H)), dtype);
         },
         dispose() { tq.dispose(); tk.dispose(); tv.dispose(); ti.dispose(); },
       };
