@@ -6,14 +6,12 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { evalMain, runEvalLoop, setJobs, stAlignJobs, type Answerer, type EvalIO, type EvalJob } from '../../src/cli/eval.js';
 import { InputError } from '../../src/core/errors.js';
 import { loadEvalSet } from '../../src/tasks/eval_set.js';
 import { readResults, ResultsWriter } from '../../src/tasks/results.js';
+import { sharedPath as shared } from '../support/shared.js';
 
-const SHARED = new URL('../../../../shared/', import.meta.url);
-const shared = (rel: string): string => fileURLToPath(new URL(rel, SHARED));
 const MODEL = shared('models/llava-st-synth');
 const SET = shared('models/llava-st-synth/eval');
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/core/errors.js';
 import { loadConfig, parseConfig } from '../../src/model/config.js';
-import { sharedPath, TINY } from './paths.js';
+import { sharedPath, TINY } from '../support/shared.js';
 
 const tinyJson = () => JSON.parse(readFileSync(join(TINY, 'checkpoint/config.json'), 'utf8')) as Record<string, unknown>;
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { LlavaSt } from '../../src/model/llava_st.js';
 import { TOLERANCES, loadFixtureCase, runCase, compare } from '../../src/model/golden.js';
 import { testGpu } from '../support/gpu.js';
-import { TINY } from './paths.js';
+import { TINY } from '../support/shared.js';
 
 const gpu = await testGpu();
 const model = await LlavaSt.load(gpu, join(TINY, 'checkpoint'));

@@ -8,7 +8,7 @@ import { Tensor } from '../../src/core/tensor.js';
 import { SplitWeight } from '../../src/ops/linear.js';
 import { WeightStore } from '../../src/nn/weights.js';
 import { testGpu } from '../support/gpu.js';
-import { TINY } from '../model/paths.js';
+import { TINY } from '../support/shared.js';
 
 const gpu = await testGpu();
 const EMBED = 'model.embed_tokens.weight';

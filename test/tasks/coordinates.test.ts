@@ -8,7 +8,7 @@ import {
   decodeSpan, encodeBox, encodePairs, encodeSpan, sampledFrameIndices, spanToSeconds, type Box, type CoordKind,
 } from '../../src/tasks/coordinates.js';
 import { parseBoxFromText, parseSpanFromText, parseStpairFromText, replaceAndNormalize } from '../../src/tasks/parse.js';
-import { readSharedJson } from './fixture_paths.js';
+import { readSharedJson } from '../support/shared.js';
 
 const bin = fc.integer({ min: 0, max: 99 });
 const orderedPair = fc.tuple(bin, bin).map(([a, b]) => (a <= b ? [a, b] : [b, a]) as [number, number]);

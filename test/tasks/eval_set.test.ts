@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { InputError } from '../../src/core/errors.js';
 import { loadEvalSet, loadStAlignBenchmark } from '../../src/tasks/eval_set.js';
 import { scoreEvalSet } from '../../src/tasks/set_metrics.js';
-import { sharedPath } from './fixture_paths.js';
+import { sharedPath } from '../support/shared.js';
 
 const SET = sharedPath('models/llava-st-synth/eval');
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { boxIou, evalRec, evalSt, evalTvg, MetricError, temporalIou, type StTask } from '../../src/tasks/metrics.js';
-import { readSharedJson } from './fixture_paths.js';
+import { readSharedJson } from '../support/shared.js';
 
 const F = (name: string) => readSharedJson(`fixtures/metrics/${name}.json`);
 const P = F('parsing');

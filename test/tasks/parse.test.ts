@@ -7,7 +7,7 @@ import {
   elcPredCaption, parseBoxFromText, parseFloatFromText, parseSpanFromText, parseStpairFromText, replaceAndNormalize,
 } from '../../src/tasks/parse.js';
 import { pyFormatFixed, pyRound, pyRoundDigits } from '../../src/io/python.js';
-import { readSharedJson } from './fixture_paths.js';
+import { readSharedJson } from '../support/shared.js';
 
 const P = readSharedJson('fixtures/metrics/parsing.json');
 type Outcome = { value: unknown; printed: boolean };

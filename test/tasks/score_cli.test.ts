@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scoreMain } from '../../src/cli/score.js';
-import { readSharedJson, sharedPath } from './fixture_paths.js';
+import { readSharedJson, sharedPath } from '../support/shared.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
