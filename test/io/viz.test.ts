@@ -13,6 +13,13 @@ test('drawBox outlines exactly the box edges', () => {
   assert.deepEqual(px(14, 7), [255, 0, 0]);
   assert.deepEqual(px(10, 5), [128, 128, 128]); // inside stays
   assert.deepEqual(px(4, 2), [128, 128, 128]); // outside stays
+  // Exactly the 1-pixel outline of x 5..14, y 2..7 is red.
+  for (let y = 0; y < 10; y++) {
+    for (let x = 0; x < 20; x++) {
+      const onOutline = x >= 5 && x <= 14 && y >= 2 && y <= 7 && (x === 5 || x === 14 || y === 2 || y === 7);
+      assert.deepEqual(px(x, y), onOutline ? [255, 0, 0] : [128, 128, 128], `pixel ${x},${y}`);
+    }
+  }
 });
 
 test('renderPng writes a decodable PNG; a contact sheet tiles the frames', () => {
