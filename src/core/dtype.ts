@@ -28,11 +28,6 @@ export function dtypeOfArray(data: ArrayBufferView): DType {
   throw new DTypeError(`cannot infer a tensor dtype from ${data.constructor.name}: use Float32Array, Uint16Array (f16 bits), Int32Array or Uint32Array`);
 }
 
-/** WGSL scalar type for a storage dtype. */
-export function wgslType(dtype: DType): string {
-  return { f32: 'f32', f16: 'f16', i32: 'i32', u32: 'u32' }[dtype];
-}
-
 // --- half and bfloat16 conversions (round to nearest even, as the hardware does) ---
 
 const f32 = new Float32Array(1);

@@ -56,6 +56,11 @@ export class ConfigError extends LlavaStError {
   constructor(file: string, message: string) { super('E_CONFIG', `${file}: ${message}`); }
 }
 
+/** An object used out of its lifecycle order (before it was prepared, after it was disposed). */
+export class StateError extends LlavaStError {
+  constructor(message: string) { super('E_STATE', message); }
+}
+
 /** Bad user input at the edges: unreadable video or image, bad split, unknown task, bad argument. */
 export class InputError extends LlavaStError {
   constructor(message: string, options?: { cause?: unknown }) { super('E_INPUT', message, options); }

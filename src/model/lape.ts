@@ -18,7 +18,6 @@ import type { Taps } from '../nn/taps.js';
 import type { WeightSource } from '../nn/weights.js';
 
 export type CoordinateKind = 'temporal' | 'spatial_height' | 'spatial_width';
-export const COORDINATE_KINDS: readonly CoordinateKind[] = ['temporal', 'spatial_height', 'spatial_width'];
 
 /** The six tables, shared by LAPE, the extended input vocabulary and the extended head. */
 export class CoordinateTables {
@@ -64,7 +63,7 @@ export class Lape {
   constructor(readonly coords: CoordinateTables, readonly grid: number) {}
 
   /** The averaged and resampled tables, computed once from the loaded weights. */
-  prepared(): LapeTables {
+  prepare(): LapeTables {
     if (this.tables) return this.tables;
     const t = scope(() => {
       const gpu = this.coords.input.temporal.gpu;
@@ -87,7 +86,7 @@ export class Lape {
   /** Taps: lape.temporal_table/height_table/width_table [bins, 1, D], lape.height_resized/width_resized [G, D]. */
   captureTables(taps: Taps | undefined): void {
     if (!taps) return;
-    const t = this.prepared();
+    const t = this.prepare();
     scope(() => {
       taps.capture('lape.temporal_table', t.temporal.reshape([t.temporal.shape[0]!, 1, t.temporal.shape[1]!]));
       taps.capture('lape.height_table', t.height.reshape([t.height.shape[0]!, 1, t.height.shape[1]!]));
@@ -102,7 +101,7 @@ export class Lape {
    * reference's order ((v + H[row]) + W[col]) + T[frame]. Taps: lape.temporal_used [B, D].
    */
   forwardFrames(v: Tensor, t0: number, frames: number, taps?: Taps): Tensor {
-    const tabs = this.prepared();
+    const tabs = this.prepare();
     return scope(() => {
       const G = this.grid, D = v.shape[1]!;
       const tsel = sliceRows(tabs.temporal, t0, t0 + frames);                           // [B, D]

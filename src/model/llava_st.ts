@@ -112,7 +112,7 @@ export class LlavaSt {
         throw e;
       }
       model.decoder.prepare(gpu.limits.maxStorageBufferBindingSize);
-      model.lape.prepared();
+      model.lape.prepare();
       await gpu.sync();
       return model;
     } finally {

@@ -11,7 +11,7 @@
 //         I MLP width, V vocab_size, W = V + 3·bins logits.
 import { keep, scope } from '../core/registry.js';
 import { Tensor } from '../core/tensor.js';
-import { ShapeError } from '../core/errors.js';
+import { ShapeError, StateError } from '../core/errors.js';
 import { siluMul } from '../ops/activation.js';
 import { attention, writeKV } from '../ops/attention.js';
 import { concatRows, sliceRows } from '../ops/copy.js';
@@ -151,7 +151,7 @@ export class Qwen2Model {
 
   /** Extended-vocabulary lookup: ids (any id < W) -> [L, D]. */
   embed(ids: Int32Array): Tensor {
-    if (!this.inputTable) throw new ShapeError('Qwen2Model.embed before prepare()');
+    if (!this.inputTable) throw new StateError('Qwen2Model.embed before prepare(): LlavaSt.load prepares the extended tables');
     return embeddingFromIds(this.inputTable, ids);
   }
 

@@ -63,8 +63,6 @@ export function coordTokenString(t: CoordToken): string {
 }
 
 export const binToValue = (bin: number): number => bin / (NUM_BINS - 1);
-/** Nearest bin for a normalised value (clipped to [0, 1]): the encoder's side. */
-export const valueToBin = (v: number): number => Math.round(Math.min(1, Math.max(0, v)) * (NUM_BINS - 1));
 
 // ---- encoding ------------------------------------------------------------------------------
 

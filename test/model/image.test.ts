@@ -4,7 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { scope } from '../../src/core/registry.js';
+import { Tensor } from '../../src/core/tensor.js';
 import { LlavaSt } from '../../src/model/llava_st.js';
+import { Qwen2Model } from '../../src/model/qwen2.js';
+import type { WeightSource } from '../../src/nn/weights.js';
 import { TOLERANCES, loadFixtureCase, runCase, compare } from '../../src/model/golden.js';
 import { testGpu } from '../support/gpu.js';
 import { TINY } from '../support/shared.js';
@@ -50,4 +54,16 @@ test('eos stops generation and onToken sees every id', async () => {
   assert.deepEqual(g.ids, [161, 386, 144]);
   assert.equal(g.stopped, 'eos');
   assert.deepEqual(seen, g.ids);
+});
+
+test('the decoder used before prepare() is a StateError, not a shape problem', () => {
+  scope(() => {
+    const zeros: WeightSource = {
+      take: (name, shape) => Tensor.zeros(gpu, shape, 'f32', name),
+      takeRows: (name, shape, start, end) => Tensor.zeros(gpu, [end - start, ...shape.slice(1)], 'f32', name),
+      takeWeight: (name, shape) => Tensor.zeros(gpu, shape, 'f32', name),
+    };
+    const decoder = new Qwen2Model(zeros, model.config.text, model.coords);
+    assert.throws(() => decoder.embed(Int32Array.of(0)), (e: Error) => e.name === 'StateError' && e.message.includes('prepare()'));
+  });
 });
