@@ -43,12 +43,15 @@ function cacheKey(spec: KernelSpec): string {
 export class Kernel {
   readonly label: string;
   readonly pipeline: GPUComputePipeline;
+  /** The specialization this pipeline was compiled from. */
+  readonly spec: KernelSpec;
   private readonly gpu: Gpu;
 
-  constructor(gpu: Gpu, label: string, pipeline: GPUComputePipeline) {
+  constructor(gpu: Gpu, label: string, pipeline: GPUComputePipeline, spec: KernelSpec) {
     this.gpu = gpu;
     this.label = label;
     this.pipeline = pipeline;
+    this.spec = spec;
   }
 
   /** Splits a 1-D workgroup count over x and y when it exceeds maxComputeWorkgroupsPerDimension.
@@ -74,6 +77,7 @@ export class Kernel {
     const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new LimitError(`${this.label}: dispatch ${x}×${y}×${z} exceeds maxComputeWorkgroupsPerDimension ${max}`);
     if (x === 0 || y === 0 || z === 0) return;
+    this.gpu.kernels.noteDispatch(this.spec);
     const stream = this.gpu.stream;
     stream.reserve(uniforms ? uniforms.byteLength + 16 : 0);
     const entries: GPUBindGroupEntry[] = [];
@@ -92,10 +96,27 @@ export class Kernel {
 export class KernelCache {
   private readonly cache = new Map<string, Kernel>();
   private readonly gpu: Gpu;
+  private readonly traces: KernelSpec[][] = [];
   compiled = 0;
 
   constructor(gpu: Gpu) {
     this.gpu = gpu;
+  }
+
+  /** Runs `fn` and lists the kernel specializations it dispatched, in order (tests, tools). */
+  trace<T>(fn: () => T): { result: T; dispatched: KernelSpec[] } {
+    const dispatched: KernelSpec[] = [];
+    this.traces.push(dispatched);
+    try {
+      return { result: fn(), dispatched };
+    } finally {
+      this.traces.splice(this.traces.indexOf(dispatched), 1);
+    }
+  }
+
+  /** Called by Kernel.dispatch: records the dispatch in every open trace. */
+  noteDispatch(spec: KernelSpec): void {
+    for (const t of this.traces) t.push(spec);
   }
 
   get(spec: KernelSpec): Kernel {
@@ -123,7 +144,7 @@ export class KernelCache {
       const msgs = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
       this.gpu.reportError(`kernel ${key} failed to compile: ${err.message}${msgs ? ` [${msgs}]` : ''}`);
     });
-    const kernel = new Kernel(this.gpu, spec.source + (spec.entryPoint ? `.${spec.entryPoint}` : ''), pipeline);
+    const kernel = new Kernel(this.gpu, spec.source + (spec.entryPoint ? `.${spec.entryPoint}` : ''), pipeline, spec);
     this.cache.set(key, kernel);
     this.compiled++;
     return kernel;

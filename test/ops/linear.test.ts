@@ -7,10 +7,12 @@ import fc from 'fast-check';
 import { Tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/registry.js';
 import { linear, splitRows, uploadWeight, SplitWeight } from '../../src/ops/linear.js';
+import { GEMM_DEFAULT, GEMV_DEFAULT, GEMV_MAX_ROWS } from '../../src/ops/matmul.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
 
 const small = await testGpu({ limitOverrides: { maxStorageBufferBindingSize: 4096 } });
+const gpu = await testGpu();
 
 test('splitRows: parts within the limit, as equal as possible, summing to N', () => {
   assert.deepEqual(splitRows(small, 10, 8, 'f32'), [10]); // 320 B fits
@@ -47,8 +49,20 @@ test('linear refuses an unsplit weight over the binding limit, naming it, before
   x.dispose(); w.dispose();
 });
 
+test('linear runs GEMV up to GEMV_MAX_ROWS rows and the register-tiled GEMM above (traced dispatches)', () => {
+  const K = 24, N = 10;
+  const w = Tensor.fromArray(gpu, randomArray(N * K, 3), [N, K], 'f32', 'w');
+  for (const M of [1, GEMV_MAX_ROWS, GEMV_MAX_ROWS + 1, 30]) {
+    const x = Tensor.fromArray(gpu, randomArray(M * K, M), [M, K], 'f32', 'x');
+    const { result, dispatched } = gpu.kernels.trace(() => linear(x, w));
+    const want = M <= GEMV_MAX_ROWS ? { TM: M, TN: GEMV_DEFAULT.tn } : { TM: GEMM_DEFAULT.tm, TN: GEMM_DEFAULT.tn };
+    assert.deepEqual(dispatched.map((s) => ({ source: s.source, TM: s.defines?.TM, TN: s.defines?.TN })), [{ source: 'matmul_reg', ...want }], `M = ${M}`);
+    result.dispose(); x.dispose();
+  }
+  w.dispose();
+});
+
 test('linear: leading dimensions flatten into rows; wrong shapes name both', async () => {
-  const gpu = await testGpu();
   const K = 20, N = 9;
   const x = randomArray(2 * 3 * K, 1), w = randomArray(N * K, 2);
   const y = scope(() => linear(Tensor.fromArray(gpu, x, [2, 3, K]), Tensor.fromArray(gpu, w, [N, K])));
