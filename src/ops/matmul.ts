@@ -9,7 +9,7 @@ import { DTypeError, LimitError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
 import type { KernelSpec } from '../core/kernel.js';
 
-const TILE = 16;
+export const TILE = 16;
 
 export function matmulTiled(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   const K = x.shape[x.rank - 1];
