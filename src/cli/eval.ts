@@ -24,7 +24,7 @@ import { EVAL_TASKS, loadEvalSet, loadStAlignBenchmark, ST_ALIGN_LIMIT, type Eva
 import { evalStItem, type StRecord, type StTask } from '../tasks/metrics.js';
 import { replaceAndNormalize } from '../tasks/parse.js';
 import { formatBenchmarkCoordinates } from '../tasks/prompt.js';
-import { pyRoundDigits } from '../io/python.js';
+import { pyReprFloat, pyRoundDigits } from '../io/python.js';
 import { readResults, ResultsWriter, type ResultLine } from '../tasks/results.js';
 import { scoreEvalSet } from '../tasks/set_metrics.js';
 import { pickTemplate, SPAN_LEADS, TASK_SUFFIX } from '../tasks/task_prompts.js';
@@ -83,9 +83,6 @@ export function setJobs(dir: string, items: readonly EvalItem[]): EvalJob[] {
   });
 }
 
-/** Python's repr of a float (1.0, not 1). */
-const pyFloat = (x: number): string => (Number.isInteger(x) ? x.toFixed(1) : String(x));
-
 /**
  * The human turn of an ST-Align item as VidSTGChatDataset builds it (architecture.md §11):
  * "From <s> to <e>" -> "{lead} {<s>,<e>}"; time tokens -> (frame - s0)/(D - 1) rounded to 3 decimals;
@@ -102,14 +99,14 @@ export function stAlignQuestion(item: StAlignItem, meta: Record<string, unknown>
   for (const [k, v] of Object.entries(time)) {
     if (typeof v !== 'number' || !q.includes(k)) continue;
     if (d === 1) throw new InputError(`ST-Align item ${item.index}: split [${s0}, ${s1}] has one frame; time ${k} cannot be normalised`);
-    q = q.replaceAll(k, pyFloat(pyRoundDigits((v - s0) / (d - 1), 3)));
+    q = q.replaceAll(k, pyReprFloat(pyRoundDigits((v - s0) / (d - 1), 3)));
   }
   const spatial = (meta.spatial_token ?? {}) as Record<string, unknown>;
   for (const [k, v] of Object.entries(spatial)) {
     if (!Array.isArray(v) || v.length !== 4 || !v.every((x) => typeof x === 'number') || !q.includes(k)) continue;
     const [x, y, w, h] = v as number[];
     const box = [x! / item.width, y! / item.height, (x! + w!) / item.width, (y! + h!) / item.height];
-    q = q.replaceAll(k, `[${box.map((b) => pyFloat(pyRoundDigits(b, 3))).join(', ')}]`);
+    q = q.replaceAll(k, `[${box.map((b) => pyReprFloat(pyRoundDigits(b, 3))).join(', ')}]`);
   }
   return formatBenchmarkCoordinates(q + TASK_SUFFIX[task], 'user');
 }

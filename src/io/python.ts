@@ -1,5 +1,5 @@
 // Python semantics the reference relies on, reproduced exactly: rounding, fixed-point formatting,
-// fsum, and what str.isspace() calls whitespace.
+// fsum, float() of a string and repr() of a float, and what str.isspace() calls whitespace.
 //
 // The reference metrics use three Python primitives whose results depend on the exact binary
 // value of a double, not on a JavaScript idiom that looks similar:
@@ -107,3 +107,44 @@ export function fsum(xs: Iterable<number>): number {
 /** A regex character class of Python's str.isspace(), which differs from JavaScript's \s (it has
  *  U+001C..U+001F and U+0085, and lacks U+FEFF); `\s` in the reference's str patterns means this. */
 export const PY_SPACE = '[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+
+const ND = /^\p{Nd}$/u;
+
+/** Python's int()/float() accept any Unicode decimal digit; map each to ASCII. */
+export function toAsciiDigits(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    if (ch >= '0' && ch <= '9') { out += ch; continue; }
+    if (!ND.test(ch)) { out += ch; continue; }
+    // Unicode lays out each Nd script as a run of ten code points, zero first.
+    let cp = ch.codePointAt(0)!;
+    let offset = 0;
+    while (ND.test(String.fromCodePoint(cp - 1))) { cp--; offset++; }
+    out += String(offset % 10);
+  }
+  return out;
+}
+
+/** Python's `float(s)` of a number the reference's `\d` patterns matched (any Unicode digits). */
+export const pyFloat = (s: string): number => Number(toAsciiDigits(s));
+
+/**
+ * Python's `repr(x)` of a float: the shortest digits that round-trip (as JavaScript's), written
+ * fixed for 1e-4 <= |x| < 1e16 with at least one decimal (`1.0`), otherwise as `1.5e-05`, `1e+16`.
+ */
+export function pyReprFloat(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  if (x === 0) return `${sign}0.0`;
+  const [mantissa, exp] = Math.abs(x).toExponential().split('e') as [string, string];
+  const digits = mantissa.replace('.', '');
+  const e = Number(exp);
+  if (e < -4 || e >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  if (e < 0) return `${sign}0.${'0'.repeat(-e - 1)}${digits}`;
+  const whole = digits.slice(0, e + 1).padEnd(e + 1, '0');
+  return `${sign}${whole}.${digits.slice(e + 1) || '0'}`;
+}

@@ -8,7 +8,7 @@
 // For a parser that says what is wrong and where, use `coordinates.ts`.
 
 import { InputError } from '../core/errors.js';
-import { PY_SPACE, pyFormatFixed } from '../io/python.js';
+import { PY_SPACE, pyFloat, pyFormatFixed, toAsciiDigits } from '../io/python.js';
 
 /** Four numbers [x1, y1, x2, y2] in whatever unit the text carried. */
 export type Box4 = [number, number, number, number];
@@ -27,24 +27,6 @@ const COORD_TOKEN = new RegExp(`<(WIDTH|HEIGHT|TEMP)-(${D}+)>`, 'gu');
 const BOX = new RegExp(`\\[${NUM},${S}*${NUM},${S}*${NUM},${S}*${NUM}\\]`, 'u');
 const SPAN = new RegExp(`\\{${S}*${NUM},${S}*${NUM}${S}*\\}`, 'u');
 const PAIR = new RegExp(`${NUM},:${S}*\\[${NUM},${S}*${NUM},${S}*${NUM},${S}*${NUM}\\]`, 'gu');
-const ND = /^\p{Nd}$/u;
-
-/** Python's int()/float() accept any Unicode decimal digit; map each to ASCII. */
-export function toAsciiDigits(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    if (ch >= '0' && ch <= '9') { out += ch; continue; }
-    if (!ND.test(ch)) { out += ch; continue; }
-    // Unicode lays out each Nd script as a run of ten code points, zero first.
-    let cp = ch.codePointAt(0)!;
-    let offset = 0;
-    while (ND.test(String.fromCodePoint(cp - 1))) { cp--; offset++; }
-    out += String(offset % 10);
-  }
-  return out;
-}
-
-const pyFloat = (s: string): number => Number(toAsciiDigits(s));
 
 /**
  * LLaVA-ST's `replace_and_normalize(text, return_token)`. Every `<WIDTH-n>`, `<HEIGHT-n>`,

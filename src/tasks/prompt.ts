@@ -20,8 +20,7 @@
 
 import { InputError } from '../core/errors.js';
 import type { Qwen2Tokenizer } from '../io/tokenizer.js';
-import { toAsciiDigits } from './parse.js';
-import { PY_SPACE, pyRoundDigits } from '../io/python.js';
+import { PY_SPACE, pyFloat, pyRoundDigits } from '../io/python.js';
 
 export type Modality = 'image' | 'video' | 'text';
 export type Role = 'user' | 'assistant';
@@ -76,7 +75,6 @@ export const pyStrip = (s: string): string => s.replace(PY_STRIP, '');
 
 // `\d` on a Python str pattern is any Unicode decimal digit, and float() accepts them all.
 const NUM = '(\\p{Nd}+(?:\\.\\p{Nd}+)?)';
-const pyFloat = (s: string): number => Number(toAsciiDigits(s));
 const round3 = (x: number): number => pyRoundDigits(x, 3);
 
 // ---- step 1: coordinates -> placeholders with inline values -------------------------------
