@@ -10,6 +10,7 @@
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
 import type { Gpu } from '../core/device.js';
+import { vecDefines, vecSpec } from './vector.js';
 
 export interface AttentionOptions {
   causal: boolean;
@@ -31,36 +32,6 @@ export interface AttentionTuning {
 
 const LOG2E = Math.LOG2E;
 const MAX_WG = 64;
-
-/** Widest vector (4, 2, 1) that divides n: the kernels load and store rows in such vectors. */
-export function vectorWidth(n: number): 1 | 2 | 4 {
-  return n % 4 === 0 ? 4 : n % 2 === 0 ? 2 : 1;
-}
-
-/** How kernels load rows of n elements: the WGSL defines ST, VT, LOAD, STORE, DOT, NV (see
- *  attention.wgsl). f16 is read as packed u32 pairs (unpack2x16float): lavapipe compiles native
- *  f16 loads into slow code that also takes up to a minute to compile with unrolled loops. Only an
- *  odd n in f16 falls back to native f16 (needs shader-f16). */
-export interface VecSpec { ST: string; VT: string; LOAD: string; STORE: string; DOT: string; NV: number; enables: string[] }
-
-export function vecSpec(dtype: 'f32' | 'f16', n: number): VecSpec {
-  const w = vectorWidth(n);
-  const VT = w === 1 ? 'f32' : `vec${w}<f32>`;
-  const base = { VT, NV: n / w, DOT: w === 1 ? 'a * b' : 'dot(a, b)' };
-  if (dtype === 'f32') return { ...base, ST: VT, LOAD: 'a', STORE: 'a', enables: [] };
-  if (w === 4) {
-    return { ...base, ST: 'vec2<u32>', LOAD: 'vec4<f32>(unpack2x16float(a.x), unpack2x16float(a.y))',
-      STORE: 'vec2<u32>(pack2x16float(a.xy), pack2x16float(a.zw))', enables: [] };
-  }
-  if (w === 2) return { ...base, ST: 'u32', LOAD: 'unpack2x16float(a)', STORE: 'pack2x16float(a)', enables: [] };
-  return { ...base, ST: 'f16', LOAD: 'f32(a)', STORE: 'f16(a)', enables: ['f16'] };
-}
-
-/** Kernel spec fields for a vecSpec: its defines (minus enables) and its enables. */
-export function vecDefines(v: VecSpec): { defines: Record<string, string | number>; enables?: string[] } {
-  const { enables, ...defines } = v;
-  return enables.length ? { defines, enables } : { defines };
-}
 
 function floatDtype(op: string, ...ts: Tensor[]): 'f32' | 'f16' {
   const dt = ts[0]!.dtype;

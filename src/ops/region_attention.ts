@@ -6,7 +6,7 @@
 // (the kernel clamps larger ones to Nk − 1 for memory safety instead of checking on the CPU).
 import { DTypeError, LimitError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
-import { vecDefines, vecSpec } from './attention.js';
+import { vecDefines, vecSpec } from './vector.js';
 
 const WG = 64;
 const MAX_R = 64;

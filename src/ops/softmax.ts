@@ -2,7 +2,7 @@
 //   x [..., N] -> y [..., N] (same dtype, f32 or f16). Kernel: wgsl/softmax.wgsl, one invocation a row.
 import { DTypeError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { vecDefines, vecSpec } from './attention.js';
+import { vecDefines, vecSpec } from './vector.js';
 
 const WG = 64;
 

@@ -15,7 +15,7 @@
 //   causal limit of the workgroup's last row, so control flow stays uniform.
 // The loops over the head dim run to the uniform p.nv, not the constant NV, so that they are not
 // unrolled: unrolled, lavapipe's LLVM took 27 s to compile D = 128 (10 s for 72), for no speed-up.
-// Defines (ops/attention.ts vecSpec): ST the storage vector of `width` elements (f32: vec4<f32>,
+// Defines (ops/vector.ts vecSpec): ST the storage vector of `width` elements (f32: vec4<f32>,
 //   vec2<f32>, f32; f16: vec2<u32> or u32 holding packed halves, unpacked with unpack2x16float,
 //   which lavapipe compiles far better than native f16 loads), VT the f32 vector of that width,
 //   LOAD / STORE the conversions of a value a (ST -> VT, VT -> ST), NV = D / width, DOT a·b in VT.

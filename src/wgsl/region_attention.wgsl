@@ -4,7 +4,7 @@
 // One invocation per (query n, head h), f = n·H + h: the H lanes of one query read the same key
 // rows at consecutive head offsets (a contiguous E-row per query and key). Two passes over the R
 // keys (scores, then the weighted sum of V) so the accumulator is never rescaled.
-// Defines: ST, VT, LOAD, STORE, NV = d / width, DOT as in attention.wgsl (ops/attention.ts vecSpec),
+// Defines: ST, VT, LOAD, STORE, NV = d / width, DOT as in attention.wgsl (ops/vector.ts vecSpec),
 //   R keys per query. Override: WG.
 // k and v may be bound as a window of nk rows starting at key row k_base (keys over the binding
 // limit, ops/region_attention.ts keyGroup); an index outside the window is clamped into it (memory

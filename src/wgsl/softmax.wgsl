@@ -6,7 +6,7 @@
 // lavapipe: a contiguous chunk per invocation), no workgroup memory, no barrier. Three passes over
 // the row (max; Σ exp; write), the second and third hit the cache (a row is N·4 bytes per lane).
 // The max is taken from the data itself (not a sentinel), so rows holding −inf work: exp(−inf) = 0.
-// Defines: ST, VT, LOAD, STORE as in attention.wgsl (ops/attention.ts vecSpec), HMAX / HSUM the
+// Defines: ST, VT, LOAD, STORE as in attention.wgsl (ops/vector.ts vecSpec), HMAX / HSUM the
 //   horizontal max / sum of a VT value named a. Override: WG.
 
 struct Params { rows: u32, nv: u32, _p0: u32, _p1: u32 } // nv = N / width
