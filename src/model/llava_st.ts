@@ -21,10 +21,12 @@ import { lerpRows } from '../ops/gather.js';
 import type { Taps } from '../nn/taps.js';
 import { WeightStore, type ComputeDType } from '../nn/weights.js';
 import { loadConfig, type LlavaStConfig, type SpecialTokenName } from './config.js';
+export type { SamplingOptions } from './sampling.js';
 import { CoordinateTables, Lape, type CoordinateKind } from './lape.js';
 import { TokenPacker } from './packer.js';
 import { Projector } from './projector.js';
 import { Qwen2Model } from './qwen2.js';
+import { sample, samplingWithDefaults, type SamplingOptions } from './sampling.js';
 import { SiglipVisionTower } from './siglip.js';
 import { packerEmbedDimOf } from './weight_names.js';
 
@@ -54,8 +56,6 @@ const PLACEHOLDERS: readonly [SpecialTokenName, keyof Variables, CoordinateKind 
 ];
 
 export interface Prompt { ids: readonly number[]; variables?: Variables; media?: Media }
-
-export interface SamplingOptions { temperature?: number; top_k?: number; top_p?: number; repetition_penalty?: number; seed?: number }
 
 export interface GenerateOptions {
   maxNewTokens?: number;
@@ -209,7 +209,7 @@ export class LlavaSt {
   async generate(prompt: Prompt, opts: GenerateOptions = {}): Promise<GenerateResult> {
     const maxNew = opts.maxNewTokens ?? 1024;
     const eos = new Set(opts.eos ?? this.config.generation.eos_token_id);
-    const sampling = this.samplingOptions(opts.sampling);
+    const sampling = opts.sampling ? samplingWithDefaults(opts.sampling, this.config.generation) : undefined;
     const taps = opts.taps;
     const ids: number[] = [];
     const stepLogits: Float32Array[] = [];
@@ -318,54 +318,9 @@ export class LlavaSt {
       });
     }
   }
-
-  private samplingOptions(s: GenerateOptions['sampling']): SamplingOptions | undefined {
-    if (!s) return undefined;
-    const g = this.config.generation;
-    const base: SamplingOptions = s === true ? {} : s;
-    const out: SamplingOptions = { ...base };
-    if (out.temperature === undefined && g.temperature !== undefined) out.temperature = g.temperature;
-    if (out.top_k === undefined && g.top_k !== undefined) out.top_k = g.top_k;
-    if (out.top_p === undefined && g.top_p !== undefined) out.top_p = g.top_p;
-    if (out.repetition_penalty === undefined && g.repetition_penalty !== undefined) out.repetition_penalty = g.repetition_penalty;
-    return out;
-  }
 }
 
 async function readId(t: Tensor): Promise<number> {
   const a = await t.read();
   return a[0] as number;
-}
-
-/**
- * HF's processors in their order: repetition penalty (over generated ids), temperature, top-k,
- * top-p, then a draw (mulberry32 seeded, so runs repeat).
- */
-export function sample(logits: Float32Array, generated: readonly number[], o: SamplingOptions): number {
-  const x = Float64Array.from(logits);
-  const rp = o.repetition_penalty ?? 1;
-  if (rp !== 1) for (const id of new Set(generated)) x[id] = x[id]! > 0 ? x[id]! / rp : x[id]! * rp;
-  const temp = o.temperature ?? 1;
-  for (let i = 0; i < x.length; i++) x[i] = x[i]! / temp;
-  let order = [...x.keys()].sort((a, b) => x[b]! - x[a]! || a - b);
-  if (o.top_k && o.top_k > 0) order = order.slice(0, o.top_k);
-  const max = x[order[0]!]!;
-  let probs = order.map((i) => Math.exp(x[i]! - max));
-  let sum = probs.reduce((a, b) => a + b, 0);
-  probs = probs.map((p) => p / sum);
-  if (o.top_p !== undefined && o.top_p < 1) {
-    let acc = 0, keep = 0;
-    while (keep < probs.length && (keep === 0 || acc < o.top_p)) acc += probs[keep++]!;
-    order = order.slice(0, keep);
-    probs = probs.slice(0, keep);
-    sum = probs.reduce((a, b) => a + b, 0);
-    probs = probs.map((p) => p / sum);
-  }
-  let s = (o.seed ?? 0) + generated.length * 0x9e3779b9 >>> 0;
-  s = (s + 0x6d2b79f5) >>> 0;
-  let t = Math.imul(s ^ (s >>> 15), 1 | s);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  let u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  for (let k = 0; k < order.length; k++) { u -= probs[k]!; if (u <= 0) return order[k]!; }
-  return order[order.length - 1]!;
 }
