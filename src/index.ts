@@ -1,4 +1,5 @@
 // The public API of llava-st-webgpu.
+import './wgsl/index.js';
 export * from './core/errors.js';
 export { requestGpu, Gpu, type GpuOptions, type Limits } from './core/device.js';
 export { Tensor, numel, type Shape } from './core/tensor.js';

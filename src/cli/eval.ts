@@ -182,8 +182,7 @@ function positiveInt(flag: string, s: string | undefined): number | undefined {
 }
 
 async function realAnswerer(modelDir: string, opts: { dtype: 'f32' | 'f16'; maxNewTokens: number }): Promise<{ answer: Answerer; close: () => void }> {
-  const { requestGpu } = await import('../core/device.js');
-  const { Assistant } = await import('../tasks/assistant.js');
+  const { requestGpu, Assistant } = await import('../index.js');
   const gpu = await requestGpu();
   try {
     const bar = new Progress('loading weights');

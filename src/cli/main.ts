@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `llava-st` command. Each subcommand lives in its own module, loaded on demand.
 import { LlavaStError } from '../core/errors.js';
+import '../wgsl/index.js';
 
 type Main = (argv: string[]) => Promise<number>;
 

@@ -1,15 +1,35 @@
-// Kernels: a WGSL source from src/wgsl/ (embedded at build time), specialized by text defines
-// ({{NAME}} placeholders, e.g. the storage type) and override constants (e.g. workgroup sizes),
-// compiled once and cached per specialization, then dispatched within the device's limits.
+// Kernels: a WGSL source registered by name, specialized by text defines ({{NAME}} placeholders,
+// e.g. the storage type) and override constants (e.g. workgroup sizes), compiled once and cached
+// per specialization, then dispatched within the device's limits.
+//
+// The runtime knows no kernel by name: sources are registered from outside. The project's kernels
+// (src/wgsl/*.wgsl, embedded at build time) are registered by src/wgsl/index.ts, which the
+// package's entry points import; a caller adds their own with registerKernelSources().
 //
 // Binding convention of every kernel in src/wgsl/: @group(0) @binding(0) is the uniform parameter
 // block when the kernel has one; storage buffers follow at bindings 1, 2, ... in the order given.
 import type { Gpu } from './device.js';
 import { DeviceError, LimitError } from './errors.js';
-import { WGSL_SOURCES } from '../wgsl/sources.generated.js';
+
+const SOURCES = new Map<string, string>();
+
+/**
+ * Makes WGSL sources available to every device's kernel cache, by name. Registering the same
+ * text again is a no-op; a different text under a taken name is refused (two kernels, one name).
+ */
+export function registerKernelSources(sources: Readonly<Record<string, string>>): void {
+  for (const [name, code] of Object.entries(sources)) {
+    const had = SOURCES.get(name);
+    if (had !== undefined && had !== code) throw new DeviceError(`registerKernelSources: a different kernel is already registered as "${name}"`);
+  }
+  for (const [name, code] of Object.entries(sources)) SOURCES.set(name, code);
+}
+
+/** The names of the registered kernel sources. */
+export const kernelSourceNames = (): string[] => [...SOURCES.keys()];
 
 export interface KernelSpec {
-  /** File name in src/wgsl/ without .wgsl. */
+  /** Registered source name (for the project's kernels: the file name in src/wgsl/ without .wgsl). */
   source: string;
   entryPoint?: string;
   /** Text substitutions for {{KEY}} placeholders (types, unrolled sizes, feature-dependent code). */
@@ -123,8 +143,11 @@ export class KernelCache {
     const key = cacheKey(spec);
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const source = WGSL_SOURCES[spec.source];
-    if (source === undefined) throw new DeviceError(`no WGSL kernel named "${spec.source}" in src/wgsl/ (have: ${Object.keys(WGSL_SOURCES).join(', ')})`);
+    const source = SOURCES.get(spec.source);
+    if (source === undefined) {
+      throw new DeviceError(`no WGSL kernel named "${spec.source}" is registered (registered: ${kernelSourceNames().join(', ') || 'none'}); `
+        + "import the package's entry point, which registers src/wgsl/, or call registerKernelSources()");
+    }
     for (const e of spec.enables ?? []) {
       const feature = e === 'f16' ? 'shader-f16' : e;
       if (!this.gpu.features.has(feature)) throw new DeviceError(`kernel ${spec.source} needs the "${feature}" feature, which this device lacks`);

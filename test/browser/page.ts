@@ -1,6 +1,7 @@
 // Runs in the browser (loaded by page.html as a native ES module from dist/): requests the GPU
 // through navigator.gpu with requestGpu(), runs the shared cases and a scope/dispose leak check, and
 // returns a JSON-able result that page.html POSTs to the test server. No node:* imports.
+import '../../src/wgsl/index.js';
 import { requestGpu, type Gpu } from '../../src/core/device.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/registry.js';

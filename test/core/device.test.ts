@@ -1,11 +1,12 @@
 // The device's failure modes become typed errors that say what happened and what to do.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import '../../src/wgsl/index.js';
 import { requestGpu } from '../../src/core/device.js';
 import { DeviceError, LimitError } from '../../src/core/errors.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { add } from '../../src/ops/elementwise.js';
-import { specialize } from '../../src/core/kernel.js';
+import { kernelSourceNames, registerKernelSources, specialize } from '../../src/core/kernel.js';
 
 test('no adapter: the error names the remedy (lavapipe >= 25, XDG_RUNTIME_DIR)', async () => {
   // A backend this Linux build of Dawn does not have: requestAdapter() finds nothing.
@@ -51,4 +52,22 @@ test('a binding over maxStorageBufferBindingSize is refused before any GPU call,
 test('specialize: a missing placeholder value is an error naming the kernel and the key', () => {
   assert.throws(() => specialize({ source: 'k', defines: {} }, 'let x = {{T}}(1);'), /kernel k: no value for the placeholder \{\{T\}\}/);
   assert.equal(specialize({ source: 'k', defines: { T: 'f16' }, enables: ['f16'] }, 'let x = {{T}}(1);'), 'enable f16;\nlet x = f16(1);');
+});
+
+test('kernel sources are registered from outside: a caller\'s own kernel runs; unknown and clashing names are typed errors', async () => {
+  const gpu = await requestGpu();
+  try {
+    const fill = '@group(0) @binding(1) var<storage, read_write> y: array<f32>;\n'
+      + '@compute @workgroup_size(1) fn main(@builtin(workgroup_id) w: vec3<u32>) { y[w.x] = 7.0; }\n';
+    registerKernelSources({ test_fill: fill });
+    registerKernelSources({ test_fill: fill }); // the same text again: fine
+    assert.throws(() => registerKernelSources({ test_fill: `${fill}// changed\n` }), (e: unknown) => e instanceof DeviceError && /test_fill/.test(e.message));
+    const y = Tensor.zeros(gpu, [3]);
+    gpu.kernels.get({ source: 'test_fill' }).dispatch([y.binding()], 3);
+    assert.deepEqual([...await y.toArray()], [7, 7, 7]);
+    assert.throws(() => gpu.kernels.get({ source: 'no_such_kernel' }), (e: unknown) => e instanceof DeviceError && /no_such_kernel/.test(e.message) && /registerKernelSources/.test(e.message));
+    assert.ok(kernelSourceNames().includes('matmul_reg'));
+  } finally {
+    gpu.destroy();
+  }
 });

@@ -2,6 +2,7 @@
 // element (index, got, want) instead of a bare boolean.
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
+import '../../src/wgsl/index.js';
 import { requestGpu, type Gpu, type GpuOptions } from '../../src/core/device.js';
 
 let shared: Gpu | undefined;
