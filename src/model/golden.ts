@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import { SafetensorsFile } from '../core/safetensors.js';
 import { Taps } from '../nn/taps.js';
-import type { LlavaSt, MediaKind, Prompt, Variables } from './llava_st.js';
+import type { LlavaSt, MediaKind, Prompt } from './llava_st.js';
+import type { Variables } from './coordinate_vocab.js';
 
 export interface GoldenTensor { name: string; shape: number[]; data: Float32Array | Float64Array }
 
@@ -63,7 +64,7 @@ async function readSafetensors(path: string): Promise<Map<string, GoldenTensor>>
  */
 export async function loadFixtureCase(dir: string, kind: MediaKind, goldenFile?: string): Promise<FixtureCase> {
   const metaPath = join(dir, `${kind}_meta.json`);
-  let meta: { input_ids: number[]; variables?: Variables; frame_subset?: number[]; generated_ids?: number[] };
+  let meta: { input_ids: number[]; variables?: Partial<Variables>; frame_subset?: number[]; generated_ids?: number[] };
   try {
     meta = JSON.parse(await readFile(metaPath, 'utf8')) as typeof meta;
   } catch (e) {

@@ -16,8 +16,7 @@ import { lerpRows } from '../ops/gather.js';
 import { sliceRows } from '../ops/copy.js';
 import type { Taps } from '../nn/taps.js';
 import type { WeightSource } from '../nn/weights.js';
-
-export type CoordinateKind = 'temporal' | 'spatial_height' | 'spatial_width';
+import type { CoordinateKind } from './coordinate_vocab.js';
 
 /** The six tables, shared by LAPE, the extended input vocabulary and the extended head. */
 export class CoordinateTables {

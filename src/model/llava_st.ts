@@ -22,7 +22,8 @@ import type { Taps } from '../nn/taps.js';
 import { WeightStore, type ComputeDType } from '../nn/weights.js';
 import { loadConfig, type LlavaStConfig, type SpecialTokenName } from './config.js';
 export type { SamplingOptions } from './sampling.js';
-import { CoordinateTables, Lape, type CoordinateKind } from './lape.js';
+import { PLACEHOLDERS, type Variables } from './coordinate_vocab.js';
+import { CoordinateTables, Lape } from './lape.js';
 import { TokenPacker } from './packer.js';
 import { Projector } from './projector.js';
 import { Qwen2Model } from './qwen2.js';
@@ -35,27 +36,11 @@ export type MediaKind = 'image' | 'video';
 /** Normalised pixels, [T, C, S, S] (T = 1 for an image, max_frame for a video). */
 export interface Media { kind: MediaKind; pixels: Float32Array; shape: readonly number[] }
 
-/** Coordinate values for the placeholders, in order of appearance (the reference's `variables`). */
-export interface Variables {
-  temporal_input_locations?: number[];
-  temporal_output_locations?: number[];
-  spatial_height_input_locations?: number[];
-  spatial_height_output_locations?: number[];
-  spatial_width_input_locations?: number[];
-  spatial_width_output_locations?: number[];
-}
-
-/** Placeholder -> its value list and the INPUT table it interpolates (§5.4). WIDTH-INPUT: none. */
-const PLACEHOLDERS: readonly [SpecialTokenName, keyof Variables, CoordinateKind | null][] = [
-  ['<TEMP-INPUT>', 'temporal_input_locations', 'temporal'],
-  ['<TEMP-OUTPUT>', 'temporal_output_locations', 'temporal'],
-  ['<HEIGHT-INPUT>', 'spatial_height_input_locations', 'spatial_height'],
-  ['<HEIGHT-OUTPUT>', 'spatial_height_output_locations', 'spatial_height'],
-  ['<WIDTH-INPUT>', 'spatial_width_input_locations', null], // released code: a bare expression, never assigned
-  ['<WIDTH-OUTPUT>', 'spatial_width_output_locations', 'spatial_width'],
-];
-
-export interface Prompt { ids: readonly number[]; variables?: Variables; media?: Media }
+/**
+ * What the model is asked: token ids (extended vocabulary), the values of the coordinate
+ * placeholders among them (tasks/prompt.ts builds both), and the media its block stands for.
+ */
+export interface Prompt { ids: readonly number[]; variables?: Partial<Variables>; media?: Media }
 
 export interface GenerateOptions {
   maxNewTokens?: number;
@@ -294,12 +279,12 @@ export class LlavaSt {
   }
 
   /** token_transfer (§5.4): the k-th placeholder of a type takes the k-th value of its list. */
-  private injectCoordinates(x: Tensor, ids: Int32Array, vars: Variables): void {
+  private injectCoordinates(x: Tensor, ids: Int32Array, vars: Partial<Variables>): void {
     const tk = this.config.tokens;
-    for (const [token, key, kind] of PLACEHOLDERS) {
-      if (kind === null) continue;
+    for (const { token, key, kind, injected } of PLACEHOLDERS) {
+      if (!injected) continue;
       const positions: number[] = [];
-      ids.forEach((id, i) => { if (id === tk[token]) positions.push(i); });
+      ids.forEach((id, i) => { if (id === tk[token as SpecialTokenName]) positions.push(i); });
       if (positions.length === 0) continue;
       const values = vars[key] ?? [];
       if (values.length < positions.length) {

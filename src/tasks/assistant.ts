@@ -10,9 +10,9 @@ import { resizeBicubic } from '../io/resize.js';
 import { toPixelValues } from '../io/pixels.js';
 import { sampleVideo } from '../io/video.js';
 import { Qwen2Tokenizer } from '../io/tokenizer.js';
-import { LlavaSt, type Media, type Variables } from '../model/llava_st.js';
+import { LlavaSt, type Media } from '../model/llava_st.js';
 import type { ComputeDType } from '../nn/weights.js';
-import { buildPrompt, type PromptVariables } from './prompt.js';
+import { buildPrompt, type Variables } from './prompt.js';
 import { extractGrounding, type Grounding, type MediaGeometry } from './grounding.js';
 import type { AnswerTask } from './coordinates.js';
 
@@ -50,7 +50,7 @@ export interface Timings {
 export interface AnswerResult {
   question: string;
   promptTokens: number;
-  variables: PromptVariables;
+  variables: Variables;
   /** The answer as the model wrote it, <|im_end|> removed. */
   text: string;
   ids: number[];
@@ -58,14 +58,6 @@ export interface AnswerResult {
   grounding: Grounding;
   media?: MediaGeometry & { kind: 'video' | 'image'; path: string; frameCount?: number; split?: [number, number] };
   timings: Timings;
-}
-
-function toModelVariables(v: PromptVariables): Variables {
-  return {
-    temporal_input_locations: v.temporal, temporal_output_locations: v.temporalOutput,
-    spatial_height_input_locations: v.height, spatial_height_output_locations: v.heightOutput,
-    spatial_width_input_locations: v.width, spatial_width_output_locations: v.widthOutput,
-  };
 }
 
 interface LoadedMedia { media: Media; geometry: NonNullable<AnswerResult['media']>; image?: RGBImage }
@@ -117,7 +109,7 @@ export class Assistant {
     const eos = new Set(this.model.config.generation.eos_token_id);
     const ids: number[] = [];
     const result = await this.model.generate(
-      { ids: prompt.ids, variables: toModelVariables(prompt.variables), ...(loaded ? { media: loaded.media } : {}) },
+      { ids: prompt.ids, variables: prompt.variables, ...(loaded ? { media: loaded.media } : {}) },
       {
         maxNewTokens: maxNew,
         ...(opts.sampling ? { sampling: true } : {}),

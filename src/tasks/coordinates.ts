@@ -1,9 +1,10 @@
 // The typed coordinate-token codec (architecture.md §5.1, §5.5).
 //
-// LLaVA-ST writes coordinates as 100-bin tokens, bin k <-> value k/99:
-//   <TEMP-k>   normalised time  (id vocabSize + k)        k = 0..99, written zero-padded to 3
-//   <HEIGHT-k> normalised y     (id vocabSize + 100 + k)
-//   <WIDTH-k>  normalised x     (id vocabSize + 200 + k)
+// LLaVA-ST writes coordinates as 100-bin tokens, bin k <-> value k/99 (kinds, words and ids:
+// model/coordinate_vocab.ts; ids follow the loaded config's vocab_size, e.g. 151660 for the 7B):
+//   <TEMP-k>   normalised time  (kind temporal,       id vocabSize + k)        k = 0..99, zero-padded to 3
+//   <HEIGHT-k> normalised y     (kind spatial_height, id vocabSize + 100 + k)
+//   <WIDTH-k>  normalised x     (kind spatial_width,  id vocabSize + 200 + k)
 // Answer shapes: span `{<TEMP-s><TEMP-e>}`, box `[<WIDTH-x1><HEIGHT-y1><WIDTH-x2><HEIGHT-y2>]`,
 // per-frame pair `<TEMP-k>:[box]`, pairs joined by ", ".
 //
@@ -13,14 +14,15 @@
 
 import { InputError } from '../core/errors.js';
 import { sampleFrameIndices } from '../io/sampling.js';
+import {
+  COORDINATE_KINDS, COORDINATE_WORD, KIND_OF_WORD, coordinateBase, type CoordinateKind, type CoordinateVocab, type CoordinateWord,
+} from '../model/coordinate_vocab.js';
 
-export type CoordKind = 'TEMP' | 'HEIGHT' | 'WIDTH';
-export const COORD_KINDS: readonly CoordKind[] = ['TEMP', 'HEIGHT', 'WIDTH'];
+export { type CoordinateKind, type CoordinateVocab, coordinateVocabOf } from '../model/coordinate_vocab.js';
+/** Bins a coordinate is written with (the text format's 0..99, value k/99). */
 export const NUM_BINS = 100;
-/** config.vocab_size of the real checkpoint: the id of <TEMP-000>. */
-export const DEFAULT_VOCAB_SIZE = 151660;
 
-export interface CoordToken { kind: CoordKind; bin: number }
+export interface CoordToken { kind: CoordinateKind; bin: number }
 /** A span in temporal bins, start s and end e. */
 export interface Span { s: number; e: number }
 /** A box in bins: [x1 (WIDTH), y1 (HEIGHT), x2 (WIDTH), y2 (HEIGHT)]. */
@@ -34,8 +36,10 @@ export type ProblemKind =
 export interface Problem { kind: ProblemKind; at: number; message: string }
 export type Decoded<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
 
-const BOX_SLOTS: readonly CoordKind[] = ['WIDTH', 'HEIGHT', 'WIDTH', 'HEIGHT'];
-const KIND_OFFSET: Record<CoordKind, number> = { TEMP: 0, HEIGHT: NUM_BINS, WIDTH: 2 * NUM_BINS };
+const BOX_SLOTS: readonly CoordinateKind[] = ['spatial_width', 'spatial_height', 'spatial_width', 'spatial_height'];
+const SPAN_SLOTS: readonly CoordinateKind[] = ['temporal', 'temporal'];
+/** `<WIDTH-…>` for messages. */
+const written = (kind: CoordinateKind): string => `<${COORDINATE_WORD[kind]}-…>`;
 
 function checkBin(bin: number, what: string): void {
   if (!Number.isInteger(bin) || bin < 0 || bin >= NUM_BINS) {
@@ -45,21 +49,26 @@ function checkBin(bin: number, what: string): void {
 
 // ---- ids and strings ----------------------------------------------------------------------
 
-export function coordTokenId(t: CoordToken, vocabSize = DEFAULT_VOCAB_SIZE): number {
+/** The id of a coordinate token in a checkpoint's vocabulary (coordinateVocabOf(model.config)). */
+export function coordTokenId(t: CoordToken, vocab: CoordinateVocab): number {
   checkBin(t.bin, `coordTokenId(${t.kind})`);
-  return vocabSize + KIND_OFFSET[t.kind] + t.bin;
+  if (t.bin >= vocab.bins[t.kind]) throw new InputError(`coordTokenId(${t.kind}): bin ${t.bin} is past this vocabulary's ${vocab.bins[t.kind]} bins`);
+  return coordinateBase(vocab, t.kind) + t.bin;
 }
 
-/** The coordinate token an id stands for, or null for any other id. */
-export function coordTokenFromId(id: number, vocabSize = DEFAULT_VOCAB_SIZE): CoordToken | null {
-  const rel = id - vocabSize;
-  if (!Number.isInteger(rel) || rel < 0 || rel >= 3 * NUM_BINS) return null;
-  return { kind: COORD_KINDS[Math.floor(rel / NUM_BINS)]!, bin: rel % NUM_BINS };
+/** The coordinate token an id stands for in a checkpoint's vocabulary, or null for any other id. */
+export function coordTokenFromId(id: number, vocab: CoordinateVocab): CoordToken | null {
+  if (!Number.isInteger(id)) return null;
+  for (const kind of COORDINATE_KINDS) {
+    const bin = id - coordinateBase(vocab, kind);
+    if (bin >= 0 && bin < vocab.bins[kind]) return bin < NUM_BINS ? { kind, bin } : null;
+  }
+  return null;
 }
 
 export function coordTokenString(t: CoordToken): string {
   checkBin(t.bin, `coordTokenString(${t.kind})`);
-  return `<${t.kind}-${String(t.bin).padStart(3, '0')}>`;
+  return `<${COORDINATE_WORD[t.kind]}-${String(t.bin).padStart(3, '0')}>`;
 }
 
 export const binToValue = (bin: number): number => bin / (NUM_BINS - 1);
@@ -67,7 +76,7 @@ export const binToValue = (bin: number): number => bin / (NUM_BINS - 1);
 // ---- encoding ------------------------------------------------------------------------------
 
 export function encodeSpan(span: Span): string {
-  return `{${coordTokenString({ kind: 'TEMP', bin: span.s })}${coordTokenString({ kind: 'TEMP', bin: span.e })}}`;
+  return `{${coordTokenString({ kind: 'temporal', bin: span.s })}${coordTokenString({ kind: 'temporal', bin: span.e })}}`;
 }
 
 export function encodeBox(box: Box): string {
@@ -75,7 +84,7 @@ export function encodeBox(box: Box): string {
 }
 
 export function encodePairs(pairs: readonly FramePair[]): string {
-  return pairs.map((p) => `${coordTokenString({ kind: 'TEMP', bin: p.t })}:${encodeBox(p.box)}`).join(', ');
+  return pairs.map((p) => `${coordTokenString({ kind: 'temporal', bin: p.t })}:${encodeBox(p.box)}`).join(', ');
 }
 
 // ---- decoding ------------------------------------------------------------------------------
@@ -89,7 +98,7 @@ interface Located { tok: CoordToken; at: number }
 function tokenAt(text: string, at: number): { tok: CoordToken; end: number } | null {
   TOKEN_AT.lastIndex = at;
   const m = TOKEN_AT.exec(text);
-  return m === null ? null : { tok: { kind: m[1] as CoordKind, bin: Number(m[2]) }, end: at + m[0].length };
+  return m === null ? null : { tok: { kind: KIND_OF_WORD[m[1] as CoordinateWord], bin: Number(m[2]) }, end: at + m[0].length };
 }
 
 const skipSpace = (text: string, i: number): number => { while (isSpace(text[i])) i++; return i; };
@@ -115,14 +124,14 @@ function readGroup(text: string, open: number, close: '}' | ']'): { items: Locat
 }
 
 /** Checks arity, slot kinds and bin range of a group's tokens. */
-function checkSlots(items: Located[], slots: readonly CoordKind[], open: number, what: string): Problem[] {
+function checkSlots(items: Located[], slots: readonly CoordinateKind[], open: number, what: string): Problem[] {
   if (items.length !== slots.length) {
     return [{ kind: 'wrong-arity', at: open, message: `${what} at ${open} has ${items.length} coordinates, expected ${slots.length}` }];
   }
   const problems: Problem[] = [];
   items.forEach(({ tok, at }, i) => {
     if (tok.kind !== slots[i]) {
-      problems.push({ kind: 'wrong-kind', at, message: `${what} slot ${i + 1} at ${at} is <${tok.kind}-…>, expected <${slots[i]}-…>` });
+      problems.push({ kind: 'wrong-kind', at, message: `${what} slot ${i + 1} at ${at} is ${written(tok.kind)}, expected ${written(slots[i]!)}` });
     }
     if (tok.bin >= NUM_BINS) {
       problems.push({ kind: 'bin-out-of-range', at, message: `bin ${tok.bin} at ${at} is above ${NUM_BINS - 1}` });
@@ -134,7 +143,7 @@ function checkSlots(items: Located[], slots: readonly CoordKind[], open: number,
 function decodeSpanAt(text: string, open: number): Decoded<Span> {
   const g = readGroup(text, open, '}');
   if ('kind' in g) return { ok: false, problems: [g] };
-  const problems = checkSlots(g.items, ['TEMP', 'TEMP'], open, 'span');
+  const problems = checkSlots(g.items, SPAN_SLOTS, open, 'span');
   if (problems.length > 0) return { ok: false, problems };
   const span = { s: g.items[0]!.tok.bin, e: g.items[1]!.tok.bin };
   if (span.s > span.e) {
@@ -205,8 +214,8 @@ function keyBefore(text: string, open: number): CoordToken | Problem {
     return { kind: 'missing-key', at: open, message: `box at ${open} has no '<TEMP-k>:' before it` };
   }
   if (!colon) return { kind: 'missing-colon', at: i + 1, message: `key at ${start} is not followed by ':' before the box at ${open}` };
-  if (t.tok.kind !== 'TEMP') {
-    return { kind: 'wrong-kind', at: start, message: `pair key at ${start} is <${t.tok.kind}-…>, expected <TEMP-…>` };
+  if (t.tok.kind !== 'temporal') {
+    return { kind: 'wrong-kind', at: start, message: `pair key at ${start} is ${written(t.tok.kind)}, expected <TEMP-…>` };
   }
   if (t.tok.bin >= NUM_BINS) return { kind: 'bin-out-of-range', at: start, message: `bin ${t.tok.bin} at ${start} is above ${NUM_BINS - 1}` };
   return t.tok;
@@ -234,7 +243,7 @@ function decodeEnd(text: string): Decoded<number> {
   const i = skipSpace(text, at + 'Ends in'.length);
   const t = tokenAt(text, i);
   if (t === null) return { ok: false, problems: [{ kind: 'unexpected-text', at: i, message: `expected <TEMP-e> after 'Ends in' at ${at}` }] };
-  const problems = checkSlots([{ tok: t.tok, at: i }], ['TEMP'], at, 'end time');
+  const problems = checkSlots([{ tok: t.tok, at: i }], ['temporal'], at, 'end time');
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: t.tok.bin };
 }
 

@@ -21,6 +21,9 @@
 import { InputError } from '../core/errors.js';
 import type { Qwen2Tokenizer } from '../io/tokenizer.js';
 import { PY_SPACE, pyFloat, pyRoundDigits } from '../io/python.js';
+import { PLACEHOLDERS, emptyVariables, type CoordinateWord, type Variables } from '../model/coordinate_vocab.js';
+
+export { emptyVariables, type Variables } from '../model/coordinate_vocab.js';
 
 export type Modality = 'image' | 'video' | 'text';
 export type Role = 'user' | 'assistant';
@@ -29,23 +32,10 @@ export type CoordinateSyntax = 'demo' | 'benchmark';
 
 export interface ChatTurn { role: Role; content: string }
 
-/**
- * Values for the coordinate placeholders, per type, in order of appearance. The k-th
- * <TEMP-INPUT> in the ids takes temporal[k], and so on. `*Output` lists belong to the
- * -OUTPUT placeholders of assistant turns (empty for a single question).
- */
-export interface PromptVariables {
-  temporal: number[];
-  height: number[];
-  width: number[];
-  temporalOutput: number[];
-  heightOutput: number[];
-  widthOutput: number[];
-}
-
 export interface BuiltPrompt {
   ids: number[];
-  variables: PromptVariables;
+  /** The placeholder values, keyed as the reference's `variables`; what LlavaSt's Prompt takes. */
+  variables: Variables;
   /** The whole prompt as one string (placeholder runs written out); decode(ids) gives it back. */
   text: string;
 }
@@ -82,7 +72,7 @@ const round3 = (x: number): number => pyRoundDigits(x, 3);
 type Mode = 'INPUT' | 'OUTPUT';
 const modeOf = (role: Role): Mode => (role === 'user' ? 'INPUT' : 'OUTPUT');
 /** The intermediate form `<TEMP-INPUT0.409>`; String(v) parses back to exactly v. */
-const inline = (kind: 'TEMP' | 'HEIGHT' | 'WIDTH', mode: Mode, v: number): string => `<${kind}-${mode}${String(v)}>`;
+const inline = (kind: CoordinateWord, mode: Mode, v: number): string => `<${kind}-${mode}${String(v)}>`;
 
 const DEMO_COORD = new RegExp(`<([twh])${NUM}>`, 'gu');
 const DEMO_KIND = { t: 'TEMP', w: 'WIDTH', h: 'HEIGHT' } as const;
@@ -121,21 +111,14 @@ export function formatBenchmarkCoordinates(text: string, role: Role): string {
 
 // ---- step 2: values out of the text -------------------------------------------------------
 
-const VARIABLE_KEYS = [
-  ['TEMP-INPUT', 'temporal'], ['TEMP-OUTPUT', 'temporalOutput'],
-  ['HEIGHT-INPUT', 'height'], ['HEIGHT-OUTPUT', 'heightOutput'],
-  ['WIDTH-INPUT', 'width'], ['WIDTH-OUTPUT', 'widthOutput'],
-] as const;
 // The reference eval()s whatever sits between the key and the next '>'; accept numbers only.
 const NUMBER_LITERAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 
-export const emptyVariables = (): PromptVariables =>
-  ({ temporal: [], height: [], width: [], temporalOutput: [], heightOutput: [], widthOutput: [] });
-
 /** inference/src/utils.py get_variables, on one turn: appends to `into`, returns the text. */
-export function extractVariables(text: string, into: PromptVariables): string {
+export function extractVariables(text: string, into: Variables): string {
   let out = text;
-  for (const [key, field] of VARIABLE_KEYS) {
+  for (const { token, key: field } of PLACEHOLDERS) {
+    const key = token.slice(1, -1);
     // Python's '.' stops only at '\n'.
     out = out.replace(new RegExp(`<${key}([^\\n]*?)>`, 'g'), (m, k: string) => {
       if (!NUMBER_LITERAL.test(k)) {
@@ -181,7 +164,7 @@ export function expandMedia(value: string, media: MediaLayout = LLAVA_ST_MEDIA):
 /** Turns after steps 1–3, plus their values. */
 export function formatConversation(
   turns: readonly ChatTurn[], opts: PromptOptions = {},
-): { turns: ChatTurn[]; variables: PromptVariables } {
+): { turns: ChatTurn[]; variables: Variables } {
   const variables = emptyVariables();
   const format = (opts.syntax ?? 'demo') === 'demo' ? formatDemoCoordinates : formatBenchmarkCoordinates;
   const out = turns.map((t) => ({
@@ -247,18 +230,6 @@ export function buildConversationPrompt(
 }
 
 // ---- helpers for fixtures and logs --------------------------------------------------------
-
-/** The reference's variables dict (keys as in LLaVA-ST's get_variables). */
-export function toReferenceVariables(v: PromptVariables): Record<string, number[]> {
-  return {
-    temporal_input_locations: v.temporal,
-    temporal_output_locations: v.temporalOutput,
-    spatial_height_input_locations: v.height,
-    spatial_height_output_locations: v.heightOutput,
-    spatial_width_input_locations: v.width,
-    spatial_width_output_locations: v.widthOutput,
-  };
-}
 
 /** Writes runs of one repeated added token as `<tok>×n` (n ≥ 2), for readable logs. */
 export function compactRuns(text: string): string {

@@ -5,28 +5,50 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   binToFrame, boxToPixels, coordTokenFromId, coordTokenId, coordTokenString, decodeAnswer, decodeBox, decodePairs,
-  decodeSpan, encodeBox, encodePairs, encodeSpan, sampledFrameIndices, spanToSeconds, type Box, type CoordKind,
+  decodeSpan, encodeBox, encodePairs, encodeSpan, sampledFrameIndices, spanToSeconds, coordinateVocabOf, NUM_BINS, type Box, type CoordinateKind, type CoordinateVocab,
 } from '../../src/tasks/coordinates.js';
 import { parseBoxFromText, parseSpanFromText, parseStpairFromText, replaceAndNormalize } from '../../src/tasks/parse.js';
-import { readSharedJson } from '../support/shared.js';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/model/config.js';
+import { Qwen2Tokenizer } from '../../src/io/tokenizer.js';
+import { readSharedJson, sharedPath, TINY } from '../support/shared.js';
 
 const bin = fc.integer({ min: 0, max: 99 });
 const orderedPair = fc.tuple(bin, bin).map(([a, b]) => (a <= b ? [a, b] : [b, a]) as [number, number]);
 const box = fc.tuple(orderedPair, orderedPair).map(([[x1, x2], [y1, y2]]) => [x1, y1, x2, y2] as Box);
 const pair = fc.tuple(bin, box).map(([t, b]) => ({ t, box: b }));
 
+const QWEN2_7B: CoordinateVocab = { vocabSize: 151660, bins: { temporal: 100, spatial_height: 100, spatial_width: 100 } };
+
 test('ids follow vocabSize + {0,100,200} + k, and the demo ids decode', () => {
-  assert.equal(coordTokenId({ kind: 'TEMP', bin: 0 }), 151660);
-  assert.equal(coordTokenId({ kind: 'HEIGHT', bin: 19 }), 151779);
-  assert.equal(coordTokenId({ kind: 'WIDTH', bin: 47 }, 1000), 1247);
+  assert.equal(coordTokenId({ kind: 'temporal', bin: 0 }, QWEN2_7B), 151660);
+  assert.equal(coordTokenId({ kind: 'spatial_height', bin: 19 }, QWEN2_7B), 151779);
+  assert.equal(coordTokenId({ kind: 'spatial_width', bin: 47 }, { ...QWEN2_7B, vocabSize: 1000 }), 1247);
   // samples: REC answer ids [58, 151907, 151779, 151921, 151846, 60, 151645]
-  const toks = [151907, 151779, 151921, 151846].map((id) => coordTokenString(coordTokenFromId(id)!));
+  const toks = [151907, 151779, 151921, 151846].map((id) => coordTokenString(coordTokenFromId(id, QWEN2_7B)!));
   assert.equal(`[${toks.join('')}]`, '[<WIDTH-047><HEIGHT-019><WIDTH-061><HEIGHT-086>]');
-  assert.equal(coordTokenFromId(151659), null);
-  assert.equal(coordTokenFromId(151960), null);
-  fc.assert(fc.property(fc.constantFrom<CoordKind>('TEMP', 'HEIGHT', 'WIDTH'), bin, fc.integer({ min: 0, max: 200000 }), (kind, k, v) => {
-    assert.deepEqual(coordTokenFromId(coordTokenId({ kind, bin: k }, v), v), { kind, bin: k });
+  assert.equal(coordTokenFromId(151659, QWEN2_7B), null);
+  assert.equal(coordTokenFromId(151960, QWEN2_7B), null);
+  fc.assert(fc.property(fc.constantFrom<CoordinateKind>('temporal', 'spatial_height', 'spatial_width'), bin, fc.integer({ min: 0, max: 200000 }), (kind, k, v) => {
+    const vocab = { ...QWEN2_7B, vocabSize: v };
+    assert.deepEqual(coordTokenFromId(coordTokenId({ kind, bin: k }, vocab), vocab), { kind, bin: k });
   }));
+});
+
+test('ids come from the loaded config: every coordinate token of the demo model is the tokenizer\'s own id; the tiny fixture model starts elsewhere', async () => {
+  const synth = sharedPath('models/llava-st-synth');
+  const vocab = coordinateVocabOf(await loadConfig(synth));
+  const tokenizer = await Qwen2Tokenizer.fromDirectory(synth);
+  for (const kind of ['temporal', 'spatial_height', 'spatial_width'] as const) {
+    for (let k = 0; k < NUM_BINS; k++) {
+      const t = { kind, bin: k };
+      assert.equal(coordTokenId(t, vocab), tokenizer.requireId(coordTokenString(t)), coordTokenString(t));
+    }
+  }
+  const tiny = coordinateVocabOf(await loadConfig(join(TINY, 'checkpoint')));
+  assert.notEqual(tiny.vocabSize, vocab.vocabSize);
+  assert.deepEqual(coordTokenFromId(tiny.vocabSize + tiny.bins.temporal, tiny), { kind: 'spatial_height', bin: 0 });
+  assert.equal(coordTokenFromId(tiny.vocabSize - 1, tiny), null);
 });
 
 test('round trips: spans, boxes, pairs', () => {

@@ -13,7 +13,7 @@ import { InputError } from '../../src/core/errors.js';
 import { Qwen2Tokenizer } from '../../src/io/tokenizer.js';
 import {
   buildConversationPrompt, buildPrompt, compactRuns, emptyVariables, expandMedia, extractVariables,
-  formatBenchmarkCoordinates, formatConversation, formatDemoCoordinates, toReferenceVariables, withMediaTag,
+  formatBenchmarkCoordinates, formatConversation, formatDemoCoordinates, withMediaTag,
   type Modality,
 } from '../../src/tasks/prompt.js';
 import {
@@ -50,7 +50,7 @@ test('reproduces the 6 LLaVA-ST prompts of pairs_llava_st_prompts.json exactly',
     const p = buildPrompt(tok, f.query, { modality });
     if (JSON.stringify(p.ids) !== JSON.stringify(f.ids)) failures.push(`${f.task}: ${idDiff(p.ids, f.ids)}`);
     assert.equal(p.ids.length, f.n_ids, f.task);
-    assert.deepEqual(toReferenceVariables(p.variables), f.variables, f.task);
+    assert.deepEqual(p.variables, f.variables, f.task);
     const user = formatConversation([{ role: 'user', content: withMediaTag(f.query, modality) }]).turns[0]!.content;
     assert.equal(compactRuns(user), f['human_value_after_formatting(runs_compacted)'], f.task);
     const decoded = tok.decode(p.ids);
@@ -75,7 +75,7 @@ test('reproduces the prompt ids of every llava-st-synth sample', () => {
       const p = buildPrompt(tok, q, { modality });
       if (JSON.stringify(p.ids) !== JSON.stringify(s.prompt_input_ids)) failures.push(`${s.name}: ${idDiff(p.ids, s.prompt_input_ids)}`);
       assert.equal(p.ids.length, s.prompt_len, s.name);
-      assert.deepEqual(toReferenceVariables(p.variables), s.variables, s.name);
+      assert.deepEqual(p.variables, s.variables, s.name);
     }
   }
   assert.deepEqual(failures, []);
@@ -93,7 +93,7 @@ test('eval items: prompt lengths of the README, <t> values in variables, REC que
   for (const item of ITEMS) {
     const p = buildPrompt(tok, item.question, { modality: item.task === 'rec' ? 'image' : 'video' });
     const tValues = [...item.question.matchAll(/<t([0-9.]+)>/g)].map((m) => Number(m[1]));
-    assert.deepEqual(p.variables.temporal, tValues, item.id);
+    assert.deepEqual(p.variables.temporal_input_locations, tValues, item.id);
     assert.equal(p.ids.filter((id) => id === 151654).length, tValues.length, item.id);
     if (item.task === 'rec') {
       assert.equal(p.ids.length, 19 + 729 + 1 + tok.encode(item.question).length, item.id);
@@ -121,13 +121,13 @@ test('demo syntax: placeholders in place, values rounded like Python round(x, 3)
   const v = emptyVariables();
   const text = extractVariables(formatDemoCoordinates('A <t0.0625> [<w0.0005>,<h1.5>] <t0.4095> <x0.5> <t.5>', 'user'), v);
   assert.equal(text, 'A <TEMP-INPUT> [<WIDTH-INPUT>,<HEIGHT-INPUT>] <TEMP-INPUT> <x0.5> <t.5>');
-  assert.deepEqual(v.temporal, [0.062, 0.409]); // half-even on the exact binary value
-  assert.deepEqual(v.width, [0.001]);
-  assert.deepEqual(v.height, [1.5]);
+  assert.deepEqual(v.temporal_input_locations, [0.062, 0.409]); // half-even on the exact binary value
+  assert.deepEqual(v.spatial_width_input_locations, [0.001]);
+  assert.deepEqual(v.spatial_height_input_locations, [1.5]);
   const out = emptyVariables();
   assert.equal(extractVariables(formatDemoCoordinates('{<t0.1><t0.2>}', 'assistant'), out), '{<TEMP-OUTPUT><TEMP-OUTPUT>}');
-  assert.deepEqual(out.temporalOutput, [0.1, 0.2]);
-  assert.deepEqual(out.temporal, []);
+  assert.deepEqual(out.temporal_output_locations, [0.1, 0.2]);
+  assert.deepEqual(out.temporal_input_locations, []);
 });
 
 test('benchmark syntax: box clipped and rounded, span spaced or {<error>}, "Starts in"', () => {
@@ -137,11 +137,11 @@ test('benchmark syntax: box clipped and rounded, span spaced or {<error>}, "Star
   assert.equal(text, ' Starts in <TEMP-INPUT> , region  [<WIDTH-INPUT><HEIGHT-INPUT><WIDTH-INPUT><HEIGHT-INPUT>]? '
     + 'From  {<TEMP-INPUT><TEMP-INPUT>}  and {<error>}.');
   // per type, in order of appearance in the final text (the span came after "Starts in")
-  assert.deepEqual(v.temporal, [0.25, 0.1, 0.234]);
-  assert.deepEqual(v.width, [0.123, 0.3]);
-  assert.deepEqual(v.height, [1, 0.4]);
+  assert.deepEqual(v.temporal_input_locations, [0.25, 0.1, 0.234]);
+  assert.deepEqual(v.spatial_width_input_locations, [0.123, 0.3]);
+  assert.deepEqual(v.spatial_height_input_locations, [1, 0.4]);
   const p = buildPrompt(tok, 'Where is it during {0.1,0.5}?', { modality: 'video', syntax: 'benchmark' });
-  assert.deepEqual(p.variables.temporal, [0.1, 0.5]);
+  assert.deepEqual(p.variables.temporal_input_locations, [0.1, 0.5]);
   assert.ok(p.text.includes('<slow_vid_end>\nWhere is it during  {<TEMP-INPUT><TEMP-INPUT>} ?<|im_end|>'));
 });
 
@@ -165,8 +165,8 @@ test('multi-turn: assistant coordinates become -OUTPUT placeholders, values per 
     { role: 'assistant', content: 'During {<t0.1><t0.4>}' },
     { role: 'user', content: 'And at <t0.7>?' },
   ], { modality: 'video' });
-  assert.deepEqual(p.variables.temporalOutput, [0.1, 0.4]);
-  assert.deepEqual(p.variables.temporal, [0.7]);
+  assert.deepEqual(p.variables.temporal_output_locations, [0.1, 0.4]);
+  assert.deepEqual(p.variables.temporal_input_locations, [0.7]);
   assert.equal(p.ids.filter((id) => id === 151655).length, 2);
   assert.ok(p.text.includes('<|im_start|>assistant\nDuring {<TEMP-OUTPUT><TEMP-OUTPUT>}<|im_end|>\n<|im_start|>user\nAnd at <TEMP-INPUT>?'));
   assert.equal(tok.decode(p.ids), p.text);
@@ -176,7 +176,7 @@ test('multi-turn: assistant coordinates become -OUTPUT placeholders, values per 
 
 test('a bare placeholder with no value is refused (the reference crashes on it)', () => {
   assert.throws(() => buildPrompt(tok, 'At <TEMP-INPUT>, what?'), (e: unknown) => e instanceof InputError && e.message.includes('<TEMP-INPUT>'));
-  assert.deepEqual(buildPrompt(tok, 'x <TEMP-INPUT0.5>').variables.temporal, [0.5]); // the intermediate form is accepted
+  assert.deepEqual(buildPrompt(tok, 'x <TEMP-INPUT0.5>').variables.temporal_input_locations, [0.5]); // the intermediate form is accepted
 });
 
 // ---- task questions ---------------------------------------------------------------------------
