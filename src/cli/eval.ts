@@ -14,20 +14,15 @@
 // computed from the results file (score.ts's formatting) and printed as Markdown; --json writes
 // the numbers too.
 
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError, LlavaStError } from '../core/errors.js';
-import type { AnswerResult, MediaInput } from '../tasks/assistant.js';
-import type { AnswerTask } from '../tasks/coordinates.js';
-import { EVAL_TASKS, loadEvalSet, loadStAlignBenchmark, ST_ALIGN_LIMIT, type EvalItem, type StAlignItem } from '../tasks/eval_set.js';
-import { evalStItem, type StRecord, type StTask } from '../tasks/metrics.js';
-import { replaceAndNormalize } from '../tasks/parse.js';
-import { formatBenchmarkCoordinates } from '../tasks/prompt.js';
-import { pyReprFloat, pyRoundDigits } from '../io/python.js';
-import { readResults, ResultsWriter, type ResultLine } from '../tasks/results.js';
-import { scoreEvalSet } from '../tasks/set_metrics.js';
-import { pickTemplate, SPAN_LEADS, TASK_SUFFIX } from '../tasks/task_prompts.js';
+import { EVAL_TASKS, loadEvalSet, ST_ALIGN_LIMIT } from '../tasks/eval_set.js';
+import { setJobs, stAlignJobs, type EvalJob } from '../tasks/eval_jobs.js';
+import { assistantAnswerer, runEvalLoop, type Answerer } from '../tasks/eval_loop.js';
+import type { StTask } from '../tasks/metrics.js';
+import { readResults, ResultsWriter } from '../tasks/results.js';
 import { Progress } from './progress.js';
 import { scoreBench, scoreSet } from './score.js';
 
@@ -49,119 +44,6 @@ const USAGE = `usage: llava-st eval --set SET [--model DIR] [--task T] [--limit 
   --json FILE        also write the aggregate numbers as JSON
   --max-new-tokens N default ${SET_MAX_NEW_TOKENS} for a set directory, ${ST_ALIGN_MAX_NEW_TOKENS} for ST-Align
   --media-dir DIR    where an ST-Align JSON's video_path values live (default: the JSON's folder)`;
-
-// ---- jobs: what one item needs, whatever the set format ----------------------------------------
-
-export interface EvalJob {
-  id: string;
-  task: AnswerTask;
-  media: MediaInput;
-  /** The question handed to the assistant (its media tag is added there). */
-  question: string;
-  /** Fields copied into the result line (ST-Align: the record shape score.ts reads). */
-  extra: Record<string, unknown>;
-  /** Per-item scores of an answer text. */
-  score: (answerText: string) => Record<string, unknown>;
-}
-
-/** What the loop needs of an answer; AnswerResult is one. */
-export type ItemAnswer = Pick<AnswerResult, 'text' | 'ids'> & Partial<Pick<AnswerResult, 'stopped' | 'grounding' | 'promptTokens' | 'timings'>>;
-export type Answerer = (job: EvalJob) => Promise<ItemAnswer>;
-
-/** Jobs for an eval set directory in the llava-st-synth format. */
-export function setJobs(dir: string, items: readonly EvalItem[]): EvalJob[] {
-  return items.map((item) => {
-    const path = join(dir, item.media);
-    const media: MediaInput = item.task === 'rec' || /\.(png|jpe?g)$/i.test(item.media) ? { kind: 'image', path } : { kind: 'video', path };
-    return {
-      id: item.id, task: item.task, media, question: item.question, extra: {},
-      score: (text) => {
-        const { id: _id, task: _task, missing: _missing, ...s } = scoreEvalSet([item], [{ id: item.id, answer_text: text }]).perItem[0]!;
-        return s as Record<string, unknown>;
-      },
-    };
-  });
-}
-
-/**
- * The human turn of an ST-Align item as VidSTGChatDataset builds it (architecture.md §11):
- * "From <s> to <e>" -> "{lead} {<s>,<e>}"; time tokens -> (frame - s0)/(D - 1) rounded to 3 decimals;
- * list-valued spatial tokens (an [x, y, w, h] pixel box) -> the Python list repr of the normalised
- * [x1, y1, x2, y2], rounded to 3 decimals; the task suffix with no space; then the benchmark
- * coordinate syntax (§5.4, INPUT mode). The reference's unseeded lead choice is seeded by the index.
- */
-export function stAlignQuestion(item: StAlignItem, meta: Record<string, unknown>, task: StTask): string {
-  const [s0, s1] = item.split;
-  const d = s1 - s0 + 1;
-  const lead = pickTemplate(SPAN_LEADS, { seed: item.index }, 'ST-Align span lead');
-  let q = item.prompt_template.replaceAll('From <s> to <e>', `${lead} {<s>,<e>}`);
-  const time = (meta.time_token ?? {}) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(time)) {
-    if (typeof v !== 'number' || !q.includes(k)) continue;
-    if (d === 1) throw new InputError(`ST-Align item ${item.index}: split [${s0}, ${s1}] has one frame; time ${k} cannot be normalised`);
-    q = q.replaceAll(k, pyReprFloat(pyRoundDigits((v - s0) / (d - 1), 3)));
-  }
-  const spatial = (meta.spatial_token ?? {}) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(spatial)) {
-    if (!Array.isArray(v) || v.length !== 4 || !v.every((x) => typeof x === 'number') || !q.includes(k)) continue;
-    const [x, y, w, h] = v as number[];
-    const box = [x! / item.width, y! / item.height, (x! + w!) / item.width, (y! + h!) / item.height];
-    q = q.replaceAll(k, `[${box.map((b) => pyReprFloat(pyRoundDigits(b, 3))).join(', ')}]`);
-  }
-  return formatBenchmarkCoordinates(q + TASK_SUFFIX[task], 'user');
-}
-
-/** Jobs for an ST-Align benchmark JSON. */
-export function stAlignJobs(path: string, task: StTask, mediaDir: string): EvalJob[] {
-  const items = loadStAlignBenchmark(path, task, ST_ALIGN_LIMIT);
-  const raw = JSON.parse(readFileSync(path, 'utf8')) as { meta: Record<string, unknown> }[];
-  return items.map((item) => {
-    const record = { split: item.split, width: item.width, height: item.height, gt: item.gt };
-    return {
-      id: `${task}-${item.index}`, task, question: stAlignQuestion(item, raw[item.index]!.meta, task),
-      media: { kind: 'video', path: join(mediaDir, item.video_path), split: [item.split[0], item.split[1]] },
-      extra: { index: item.index, video_path: item.video_path, ...record },
-      score: (text) => {
-        try {
-          const r = evalStItem({ ...record, outputs: text, converted_outputs: replaceAndNormalize(text) } as StRecord, task, item.index);
-          return { tiou: r.tiou, siou: r.siou, viou: r.viou, pred_span: r.tvgPred, parsed: !r.tvgPredRegexFallback || task === 'svg', pairs: r.stpairs.size };
-        } catch (e) {
-          return { error: (e as Error).message };
-        }
-      },
-    };
-  });
-}
-
-// ---- the loop ----------------------------------------------------------------------------------
-
-export interface LoopHooks {
-  /** After each answered item: its line, how many were answered in this run, and how many are pending. */
-  onItem?: (line: ResultLine, done: number, total: number) => void;
-}
-
-/** Answers every job whose id is not in the results file yet, appending one line each. */
-export async function runEvalLoop(jobs: readonly EvalJob[], writer: ResultsWriter, answer: Answerer, hooks: LoopHooks = {}): Promise<{ answered: number; skipped: number }> {
-  const pending = writer.pending(jobs);
-  let answered = 0;
-  for (const job of pending) {
-    const t0 = performance.now();
-    const a = await answer(job);
-    const totalMs = performance.now() - t0;
-    const line: ResultLine = {
-      id: job.id, task: job.task, question: job.question, answer_text: a.text, answer_ids: a.ids,
-      ...(a.stopped !== undefined ? { stopped: a.stopped } : {}),
-      ...(a.promptTokens !== undefined ? { prompt_tokens: a.promptTokens } : {}),
-      ...(a.grounding !== undefined ? { grounding: a.grounding } : {}),
-      scores: job.score(a.text),
-      timings: { ...(a.timings ?? {}), totalMs },
-      ...job.extra,
-    };
-    if (writer.append(line)) answered++;
-    hooks.onItem?.(line, answered, pending.length);
-  }
-  return { answered, skipped: jobs.length - pending.length };
-}
 
 // ---- the command -------------------------------------------------------------------------------
 
@@ -189,7 +71,7 @@ async function realAnswerer(modelDir: string, opts: { dtype: 'f32' | 'f16'; maxN
     const assistant = await Assistant.load(gpu, modelDir, { dtype: opts.dtype, onProgress: (_s, d, t) => bar.update(d, t) });
     bar.done();
     return {
-      answer: (job) => assistant.ask({ media: job.media, question: job.question, task: job.task, maxNewTokens: opts.maxNewTokens }),
+      answer: assistantAnswerer(assistant, opts.maxNewTokens),
       close: () => { assistant.dispose(); gpu.destroy(); },
     };
   } catch (e) {
