@@ -5,6 +5,7 @@
 //   ids        -> tokenizer decode -> grounding (spans, boxes; frames, seconds, pixels)
 import type { Gpu } from '../core/device.js';
 import { InputError } from '../core/errors.js';
+import type { ModelSource } from '../core/source.js';
 import { decodeImage, type RGBImage } from '../io/image.js';
 import { resizeBicubic } from '../io/resize.js';
 import { toPixelValues } from '../io/pixels.js';
@@ -73,11 +74,14 @@ interface LoadedMedia { media: Media; geometry: NonNullable<AnswerResult['media'
 export class Assistant {
   private constructor(readonly gpu: Gpu, readonly model: LlavaSt, readonly tokenizer: Qwen2Tokenizer) {}
 
-  /** Loads the model (weights streamed to the GPU) and the tokenizer from a checkpoint folder. */
-  static async load(gpu: Gpu, dir: string, opts: { dtype?: ComputeDType; onProgress?: ProgressFn } = {}): Promise<Assistant> {
-    const tokenizer = await Qwen2Tokenizer.fromDirectory(dir);
+  /**
+   * Loads the model (weights streamed to the GPU) and the tokenizer from a checkpoint: a folder
+   * path (Node) or a model source (a URL, files dropped in a page).
+   */
+  static async load(gpu: Gpu, from: string | ModelSource, opts: { dtype?: ComputeDType; onProgress?: ProgressFn } = {}): Promise<Assistant> {
+    const tokenizer = typeof from === 'string' ? await Qwen2Tokenizer.fromDirectory(from) : await Qwen2Tokenizer.fromSource(from);
     let loaded = 0;
-    const model = await LlavaSt.load(gpu, dir, {
+    const model = await LlavaSt.load(gpu, from, {
       ...(opts.dtype ? { dtype: opts.dtype } : {}),
       onProgress: () => opts.onProgress?.('weights', ++loaded, 0),
     });
