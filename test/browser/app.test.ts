@@ -1,0 +1,149 @@
+// The page served by `llava-st serve`, driven through its hooks (#media, #task, #query, #ask,
+// #result, #error) in headless Chromium with Playwright: every demo sample answers with the
+// reference model's ids, an image answer's box is drawn exactly where #result says, ten questions
+// leave the GPU's live bytes where they were, and bad input (a broken video, a URL that holds no
+// checkpoint) shows an error after which the next question still works.
+// Skips only when /usr/bin/chromium is missing (scripts/setup.sh installs it on Debian).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { serve, WEB_ROOT, type Serving } from '../../src/cli/serve.js';
+import { DEFAULT_MODEL } from '../../src/cli/run.js';
+import { decodeImageBytes } from '../../src/io/image.js';
+import { sampleVideo } from '../../src/io/video.js';
+import { createHash } from 'node:crypto';
+import { outlinePixels, BOX_RGB } from '../../src/web/view.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
+
+interface Sample { name: string; task: string; media: string; modality: string; question: string; reference_answer_ids: number[] }
+const SAMPLES = join(DEFAULT_MODEL, 'samples');
+const ALL = process.env.LLAVA_ST_BROWSER_ALL === '1';
+/** The demo model's frame size and count (config: image_size 110, 100 frames). */
+const SIZE = 110, FRAMES = 100;
+const samples = (): Sample[] => JSON.parse(readFileSync(join(SAMPLES, 'samples.json'), 'utf8')) as Sample[];
+
+interface Answer { result?: Record<string, any>; error?: string; ms: number }
+
+/** One question through the hooks; resolves when the page says done or error. */
+async function ask(page: Page, q: { media?: string; task: string; query?: string }): Promise<Answer> {
+  const t0 = Date.now();
+  if (q.media) await page.setInputFiles('#media', q.media);
+  await page.selectOption('#task', q.task);
+  if (q.query !== undefined) await page.fill('#query', q.query);
+  await page.click('#ask');
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset['state'] ?? ''), undefined, { timeout: 300_000 });
+  const error = (await page.textContent('#error')) ?? '';
+  const result = (await page.textContent('#result')) ?? '';
+  return { ...(error ? { error } : {}), ...(result ? { result: JSON.parse(result) as Record<string, any> } : {}), ms: Date.now() - t0 };
+}
+
+const liveBytes = (page: Page): Promise<number> =>
+  page.evaluate(async () => { const h = (window as any).llavaSt; await h.sync(); return h.liveBytes() as number; });
+
+test('the page: samples, drawing, memory and errors in headless Chromium', { timeout: 900_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) { t.skip(`${CHROMIUM} is missing (Debian: apt-get install -y chromium)`); return; }
+  assert.ok(existsSync(join(WEB_ROOT, 'index.html')), `${WEB_ROOT}/index.html is missing: run npm run build`);
+  const log: string[] = [];
+  const server: Serving = await serve({ model: DEFAULT_MODEL, port: 0, host: '127.0.0.1', log: (l) => log.push(l) });
+  const tmp = mkdtempSync(join(tmpdir(), 'llava-st-page-'));
+  let browser: Browser | undefined;
+  try {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS.filter((f) => f !== '--headless')] });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
+    const consoleLines: string[] = [];
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.dataset['state'] !== 'starting', undefined, { timeout: 30_000 });
+    const state = await page.evaluate(() => document.body.dataset['state']);
+    assert.equal(state, 'ready', `the page did not get a GPU: ${await page.textContent('#adapter')}\n${consoleLines.join('\n')}`);
+    t.diagnostic(`adapter: ${await page.textContent('#adapter')}`);
+    const where = (): string => `\nconsole:\n${consoleLines.slice(-20).join('\n')}\nserver:\n${log.slice(-10).join('\n')}`;
+
+    await t.test('every demo video decodes (WebCodecs + yuv420ToRgb24) to the model input the Node path gets', async () => {
+      for (const s of samples().filter((x) => x.modality === 'video')) {
+        const path = join(SAMPLES, s.media);
+        await page.setInputFiles('#media', path);
+        const got = await page.evaluate(([S, n]) => (window as any).llavaSt.sampleFrames(S, n), [SIZE, FRAMES] as const);
+        const want = await sampleVideo(path, { size: SIZE, n: FRAMES });
+        const { frames, ...wantInfo } = want;
+        assert.deepEqual(got, { sha256: createHash('sha256').update(new Uint8Array(frames.buffer)).digest('hex'), ...wantInfo }, s.name);
+      }
+    });
+
+    await t.test(`demo samples answer with the reference ids (${ALL ? 'all' : 'the images and one video; LLAVA_ST_BROWSER_ALL=1 for all'})`, async () => {
+      let base: number | undefined;
+      for (const s of samples().filter((x, i, all) => ALL || x.modality === 'image' || x === all.find((y) => y.modality === 'video'))) {
+        const a = await ask(page, { media: join(SAMPLES, s.media), task: 'prompt', query: s.question });
+        assert.equal(a.error, undefined, `${s.name}: ${a.error}${where()}`);
+        assert.deepEqual(a.result!['ids'], s.reference_answer_ids, `${s.name}: answer ids`);
+        assert.equal(a.result!['media'].path, s.media);
+        base ??= await liveBytes(page);
+        assert.equal(await liveBytes(page), base, `${s.name}: live GPU bytes after the question`);
+        t.diagnostic(`${s.name}: ${a.ms} ms in the page, ${JSON.stringify(a.result!['timings'])}`);
+      }
+    });
+
+    await t.test('an image answer\'s box outline is drawn exactly where #result says', async () => {
+      const s = samples().find((x) => x.modality === 'image')!;
+      const a = await ask(page, { media: join(SAMPLES, s.media), task: 'rec', query: 'the red square' });
+      assert.equal(a.error, undefined, a.error);
+      const box = a.result!['grounding'].boxes[0];
+      assert.ok(box, 'the answer has a box');
+      const img = decodeImageBytes(readFileSync(join(SAMPLES, s.media)), s.media);
+      const shot = PNG.sync.read(await page.locator('#overlay').screenshot({ path: join(tmp, 'stage.png') }));
+      const scale = shot.width / img.width;
+      assert.ok(Number.isInteger(scale) && scale >= 1 && shot.height === img.height * scale, `stage ${shot.width}×${shot.height} for ${img.width}×${img.height}`);
+      const o = outlinePixels(box.pixels, img.width, img.height);
+      let outline = 0;
+      for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) {
+        const at = ((y * scale + (scale >> 1)) * shot.width + x * scale + (scale >> 1)) * 4;
+        const got = [shot.data[at]!, shot.data[at + 1]!, shot.data[at + 2]!];
+        const onEdge = ((x === o.left || x === o.right) && y >= o.top && y <= o.bottom) || ((y === o.top || y === o.bottom) && x >= o.left && x <= o.right);
+        const want = onEdge ? [...BOX_RGB] : [img.data[(y * img.width + x) * 3]!, img.data[(y * img.width + x) * 3 + 1]!, img.data[(y * img.width + x) * 3 + 2]!];
+        assert.deepEqual(got, want, `pixel (${x}, ${y}) of the screenshot; box ${JSON.stringify(box.pixels)} -> outline ${JSON.stringify(o)}`);
+        if (onEdge) outline++;
+      }
+      assert.ok(outline >= 4, 'the outline has pixels');
+    });
+
+    await t.test('ten questions in a row: live GPU bytes return to the baseline after each', async () => {
+      await page.setInputFiles('#media', []); // text-only questions: the samples above checked media ones
+      const base = await liveBytes(page);
+      for (let i = 0; i < 10; i++) {
+        const a = await ask(page, { task: 'prompt', query: `Question ${i + 1}: what is a circle?` });
+        assert.equal(a.error, undefined, a.error);
+        assert.equal(await liveBytes(page), base, `live bytes after question ${i + 1}`);
+      }
+    });
+
+    await t.test('a broken video and a URL without a checkpoint show errors; the next question works', async () => {
+      const bad = join(tmp, 'broken.mp4');
+      writeFileSync(bad, Buffer.from('this is not a video at all, just text in a file named .mp4'));
+      const a = await ask(page, { media: bad, task: 'prompt', query: 'What happens?' });
+      assert.equal(a.result, undefined);
+      assert.match(a.error ?? '', /broken\.mp4/, 'the error names the file');
+      const image = samples().find((x) => x.modality === 'image')!;
+      const ok1 = await ask(page, { media: join(SAMPLES, image.media), task: 'prompt', query: image.question });
+      assert.deepEqual(ok1.result?.['ids'], image.reference_answer_ids, ok1.error);
+
+      await page.check('input[name="model-kind"][value="url"]');
+      await page.fill('#model-url', `${server.url}assets/`);
+      const b = await ask(page, { task: 'prompt', query: image.question });
+      assert.equal(b.result, undefined);
+      assert.match(b.error ?? '', /could not be loaded[\s\S]*config\.json|model\.safetensors/, b.error);
+      await page.check('input[name="model-kind"][value="served"]');
+      const ok2 = await ask(page, { task: 'prompt', query: image.question });
+      assert.deepEqual(ok2.result?.['ids'], image.reference_answer_ids, ok2.error);
+    });
+  } finally {
+    await browser?.close();
+    await server.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
