@@ -78,7 +78,7 @@ test('the page: samples, drawing, memory and errors in headless Chromium', { tim
 
     await t.test(`demo samples answer with the reference ids (${ALL ? 'all' : 'the images and one video; LLAVA_ST_BROWSER_ALL=1 for all'})`, async () => {
       let base: number | undefined;
-      for (const s of samples().filter((x, i, all) => ALL || x.modality === 'image' || x === all.find((y) => y.modality === 'video'))) {
+      for (const s of samples().filter((x, _i, all) => ALL || x.modality === 'image' || x === all.find((y) => y.modality === 'video'))) {
         const a = await ask(page, { media: join(SAMPLES, s.media), task: 'prompt', query: s.question });
         assert.equal(a.error, undefined, `${s.name}: ${a.error}${where()}`);
         assert.deepEqual(a.result!['ids'], s.reference_answer_ids, `${s.name}: answer ids`);
