@@ -104,6 +104,9 @@ async function ensureModel(g: Gpu): Promise<Loaded> {
     let n = 0;
     progress(`loading the model from ${source.label}…`);
     try {
+      if (await source.size('config.json') === undefined) {
+        throw new LlavaStError('E_MODEL', `${source.where('config.json')} does not exist: this is not a LLaVA-ST checkpoint folder (config.json, *.safetensors, tokenizer files)`);
+      }
       const assistant = await Assistant.load(g, source, { dtype: 'f32', onProgress: () => progress(`loading weights (${++n} tensors)…`) });
       const bytes = assistant.model.weights.bytes;
       $('model-status').textContent = `${source.label}: ${(bytes / 1e6).toFixed(1)} MB of weights in ${((performance.now() - t0) / 1000).toFixed(1)} s`;

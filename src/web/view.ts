@@ -26,6 +26,8 @@ export interface Gestures {
 }
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+/** Bumped by every showMedia: the previous video's frame loop sees it and stops drawing. */
+let generation = 0;
 
 /**
  * The outline's pixel rows and columns for a box in image pixels [x1, y1, x2, y2) (edges between
@@ -58,8 +60,11 @@ export async function showMedia(file: File, kind: 'image' | 'video', g: Gestures
   const view = $<HTMLCanvasElement>('view'), video = $<HTMLVideoElement>('video'), overlay = $<HTMLCanvasElement>('overlay');
   const timeline = $('timeline');
   $('spans').replaceChildren();
+  const mine = ++generation;
+  video.pause();
   if (video.src.startsWith('blob:')) URL.revokeObjectURL(video.src);
   video.removeAttribute('src');
+  video.load();
   let width: number, height: number;
   if (kind === 'image') {
     const img = decodeImageBytes(new Uint8Array(await file.arrayBuffer()), file.name);
@@ -101,9 +106,13 @@ export async function showMedia(file: File, kind: 'image' | 'video', g: Gestures
   if (kind === 'video') {
     wireSpanDrag(timeline, video, g);
     // Redrawn on every presented frame, so each box shows on its own frame.
-    const tick = (): void => { shown.redraw(); video.requestVideoFrameCallback(tick); };
+    const tick = (): void => {
+      if (mine !== generation) return;
+      shown.redraw();
+      video.requestVideoFrameCallback(tick);
+    };
     video.requestVideoFrameCallback(tick);
-    video.addEventListener('seeked', () => shown.redraw());
+    video.onseeked = () => { if (mine === generation) shown.redraw(); };
   }
   return shown;
 }
