@@ -9,57 +9,27 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { serve, WEB_ROOT, type Serving } from '../../src/cli/serve.js';
-import { DEFAULT_MODEL } from '../../src/cli/run.js';
+import { WEB_ROOT } from '../../src/cli/serve.js';
 import { decodeImageBytes } from '../../src/io/image.js';
 import { sampleVideo } from '../../src/io/video.js';
 import { createHash } from 'node:crypto';
 import { outlinePixels, BOX_RGB } from '../../src/web/view.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
+import { CHROMIUM } from './chromium.js';
+import { SAMPLES, ask, liveBytes, openPage, samples } from './app_driver.js';
 
-interface Sample { name: string; task: string; media: string; modality: string; question: string; reference_answer_ids: number[] }
-const SAMPLES = join(DEFAULT_MODEL, 'samples');
 const ALL = process.env.LLAVA_ST_BROWSER_ALL === '1';
 /** The demo model's frame size and count (config: image_size 110, 100 frames). */
 const SIZE = 110, FRAMES = 100;
-const samples = (): Sample[] => JSON.parse(readFileSync(join(SAMPLES, 'samples.json'), 'utf8')) as Sample[];
-
-interface Answer { result?: Record<string, any>; error?: string; ms: number }
-
-/** One question through the hooks; resolves when the page says done or error. */
-async function ask(page: Page, q: { media?: string; task: string; query?: string }): Promise<Answer> {
-  const t0 = Date.now();
-  if (q.media) await page.setInputFiles('#media', q.media);
-  await page.selectOption('#task', q.task);
-  if (q.query !== undefined) await page.fill('#query', q.query);
-  await page.click('#ask');
-  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset['state'] ?? ''), undefined, { timeout: 300_000 });
-  const error = (await page.textContent('#error')) ?? '';
-  const result = (await page.textContent('#result')) ?? '';
-  return { ...(error ? { error } : {}), ...(result ? { result: JSON.parse(result) as Record<string, any> } : {}), ms: Date.now() - t0 };
-}
-
-const liveBytes = (page: Page): Promise<number> =>
-  page.evaluate(async () => { const h = (window as any).llavaSt; await h.sync(); return h.liveBytes() as number; });
 
 test('the page: samples, drawing, memory and errors in headless Chromium', { timeout: 900_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) { t.skip(`${CHROMIUM} is missing (Debian: apt-get install -y chromium)`); return; }
   assert.ok(existsSync(join(WEB_ROOT, 'index.html')), `${WEB_ROOT}/index.html is missing: run npm run build`);
-  const log: string[] = [];
-  const server: Serving = await serve({ model: DEFAULT_MODEL, port: 0, host: '127.0.0.1', log: (l) => log.push(l) });
+  const session = await openPage();
   const tmp = mkdtempSync(join(tmpdir(), 'llava-st-page-'));
-  let browser: Browser | undefined;
+  const { server, page, console: consoleLines, serverLog: log } = session;
   try {
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS.filter((f) => f !== '--headless')] });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
-    const consoleLines: string[] = [];
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-    await page.goto(server.url);
-    await page.waitForFunction(() => document.body.dataset['state'] !== 'starting', undefined, { timeout: 30_000 });
     const state = await page.evaluate(() => document.body.dataset['state']);
     assert.equal(state, 'ready', `the page did not get a GPU: ${await page.textContent('#adapter')}\n${consoleLines.join('\n')}`);
     t.diagnostic(`adapter: ${await page.textContent('#adapter')}`);
@@ -149,8 +119,7 @@ test('the page: samples, drawing, memory and errors in headless Chromium', { tim
       assert.deepEqual(ok2.result?.['ids'], image.reference_answer_ids, ok2.error);
     });
   } finally {
-    await browser?.close();
-    await server.close();
+    await session.close();
     rmSync(tmp, { recursive: true, force: true });
   }
 });
