@@ -13,13 +13,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SafetensorsFile } from '../core/safetensors.js';
+import { HttpSource } from '../core/http_source.js';
+import { serve } from '../cli/serve.js';
 import type { Gpu } from '../core/device.js';
 import { Tensor } from '../core/tensor.js';
 
 const MiB = 1024 * 1024;
 const TENSOR_BYTES = 64 * MiB;
 
-export interface SafetensorsLoadResult { gbPerS: number; peakRssMiB: number; baselineRssMiB: number; sink: 'checksum' | 'gpu' }
+export interface SafetensorsLoadResult { gbPerS: number; peakRssMiB: number; baselineRssMiB: number; sink: 'checksum' | 'gpu'; via: 'file' | 'http' }
 
 /** Writes `count` F32 tensors of TENSOR_BYTES each, in 16 MiB streamed writes. */
 async function writeSynthetic(path: string, count: number): Promise<void> {
@@ -44,7 +46,11 @@ async function writeSynthetic(path: string, count: number): Promise<void> {
   }
 }
 
-export async function benchSafetensorsLoad(opts: { gigabytes: number; chunkMiB: number; dir?: string; gpu?: Gpu }): Promise<SafetensorsLoadResult> {
+/**
+ * `via: 'http'` reads the same file through `llava-st serve` on loopback with HTTP Range requests
+ * (HttpSource, what a page does), one request a chunk.
+ */
+export async function benchSafetensorsLoad(opts: { gigabytes: number; chunkMiB: number; dir?: string; gpu?: Gpu; via?: 'file' | 'http' }): Promise<SafetensorsLoadResult> {
   const dir = await mkdtemp(join(opts.dir ?? tmpdir(), 'st-bench-'));
   const path = join(dir, 'model.safetensors');
   try {
@@ -55,7 +61,8 @@ export async function benchSafetensorsLoad(opts: { gigabytes: number; chunkMiB: 
     let peak = baseline;
     const sample = () => { peak = Math.max(peak, process.memoryUsage().rss); };
     const timer = setInterval(sample, 5);
-    const f = await SafetensorsFile.open(path);
+    const server = opts.via === 'http' ? await serve({ model: dir, port: 0, host: '127.0.0.1', webRoot: dir }) : undefined;
+    const f = server ? await SafetensorsFile.openFrom(new HttpSource(`${server.url}model/`), 'model.safetensors', true) : await SafetensorsFile.open(path);
     let checksum = 0;
     let bytes = 0;
     const buffer = new Uint8Array(opts.chunkMiB * MiB); // one buffer for the whole load
@@ -81,11 +88,12 @@ export async function benchSafetensorsLoad(opts: { gigabytes: number; chunkMiB: 
     } finally {
       clearInterval(timer);
       await f.close();
+      await server?.close();
     }
     const seconds = (performance.now() - t0) / 1000;
     if (bytes !== count * TENSOR_BYTES) throw new RangeError(`read ${bytes} bytes, expected ${count * TENSOR_BYTES}`);
     void checksum;
-    return { gbPerS: bytes / 1e9 / seconds, peakRssMiB: peak / MiB, baselineRssMiB: baseline / MiB, sink: opts.gpu ? 'gpu' : 'checksum' };
+    return { gbPerS: bytes / 1e9 / seconds, peakRssMiB: peak / MiB, baselineRssMiB: baseline / MiB, sink: opts.gpu ? 'gpu' : 'checksum', via: opts.via ?? 'file' };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

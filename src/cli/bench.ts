@@ -41,15 +41,15 @@ export async function benchMain(argv: string[]): Promise<number> {
   if (suite === 'safetensors') {
     const { benchSafetensorsLoad } = await import('../bench/safetensors_load.js');
     const opts = { gigabytes: Number(values.gigabytes ?? 2), chunkMiB: Number(values['chunk-mib'] ?? 8) };
-    const results = [await benchSafetensorsLoad(opts)];
+    const results = [await benchSafetensorsLoad(opts), await benchSafetensorsLoad({ ...opts, via: 'http' })];
     const gpu = await requestGpu();
     try {
-      results.push(await benchSafetensorsLoad({ ...opts, gpu }));
+      results.push(await benchSafetensorsLoad({ ...opts, gpu }), await benchSafetensorsLoad({ ...opts, gpu, via: 'http' }));
     } finally {
       gpu.destroy();
     }
     for (const r of results) {
-      console.log(`${r.sink === 'gpu' ? 'file -> GPU tensors' : 'file -> checksum   '}  ${r.gbPerS.toFixed(2)} GB/s, ` +
+      console.log(`${`${r.via} -> ${r.sink === 'gpu' ? 'GPU tensors' : 'checksum'}`.padEnd(20)} ${r.gbPerS.toFixed(2)} GB/s, ` +
         `RSS ${r.baselineRssMiB.toFixed(0)} MiB before, ${r.peakRssMiB.toFixed(0)} MiB at peak (chunk ${opts.chunkMiB} MiB)`);
     }
     save(results);

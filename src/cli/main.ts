@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> =
   inspect: { summary: 'validate a safetensors file, index or checkpoint directory and list its tensors', load: async () => (await import('./inspect.js')).inspectMain },
   verify: { summary: 'compare every stage of a checkpoint against golden fixture tensors', load: async () => (await import('./verify.js')).verifyMain },
   run: { summary: 'answer a question about a video or an image, with spans and boxes', load: async () => (await import('./run.js')).runMain },
+  serve: { summary: 'serve the page and a model on this machine: the whole model in a browser (WebGPU)', load: async () => (await import('./serve.js')).serveMain },
   eval: { summary: 'run a model over an evaluation set and score it', load: async () => (await import('./eval.js')).evalMain },
   score: { summary: 'recompute metrics from saved predictions (results.jsonl)', load: async () => (await import('./score.js')).scoreMain },
   bench: { summary: 'benchmarks: ceilings | kernels | model | safetensors', load: async () => (await import('./bench.js')).benchMain },

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requestGpu } from '../core/device.js';
 import { InputError } from '../core/errors.js';
-import { Assistant, type AnswerResult, type MediaInput } from '../tasks/assistant.js';
+import { Assistant, answerRecord, type AnswerResult, type MediaInput } from '../tasks/assistant.js';
 import { taskQuestion, TASK_MODALITY, type Task, type TaskRequest } from '../tasks/task_prompts.js';
 import type { AnswerTask } from '../tasks/coordinates.js';
 import { Progress } from './progress.js';
@@ -129,7 +129,7 @@ export async function runMain(argv: string[]): Promise<number> {
   const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile() : undefined;
   const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };
   try {
-    const assistant = await Assistant.load(gpu, modelDir, { dtype, onProgress: (s, d, t) => bars[s].update(d, t) });
+    const assistant = await Assistant.load(gpu, modelDir, { dtype, onProgress: (s, d, t) => { if (s === 'weights') bars.weights.update(d, t); } });
     bars.weights.done();
     try {
       const stream = !values.json;
@@ -142,7 +142,7 @@ export async function runMain(argv: string[]): Promise<number> {
       bars.frames.done(); bars.generate.done();
       if (values.viz) await writeViz(values.viz, r);
       if (values.json) {
-        console.log(JSON.stringify({ task: task ?? 'free', model: modelDir, dtype, ...r, ...(values.viz ? { viz: values.viz } : {}) }, null, 2));
+        console.log(JSON.stringify({ ...answerRecord(r, { task, model: modelDir, dtype }), ...(values.viz ? { viz: values.viz } : {}) }, null, 2));
       } else {
         process.stdout.write('\n');
         console.log(formatAnswer(r));

@@ -4,9 +4,10 @@
 // UTF-8 JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str}}, then
 // the data section. Offsets are relative to the data section, which the tensors must tile exactly.
 // Every number taken from the file is checked before it is used as a size or an offset.
+// The bytes come from a ModelSource (a folder, a URL, files dropped in a page) by positioned reads.
 
-import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { SafetensorsError } from './errors.js';
+import { SourceError, type ModelSource } from './source.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -213,8 +214,13 @@ export class SafetensorsFile {
   private closed = false;
 
   private constructor(
+    /** The file as errors name it: a path or a URL. */
     readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly source: ModelSource,
+    /** The file's name in `source`. */
+    readonly name: string,
+    /** Whether close() closes the source too (it was opened for this file alone). */
+    private readonly ownsSource: boolean,
     readonly metadata: Record<string, string>,
     readonly entries: Map<string, TensorEntry>,
     readonly size: number,
@@ -243,28 +249,33 @@ export class SafetensorsFile {
     return { headerLength, dataStart, dataLength, metadata, entries: new Map(sorted.map((e) => [e.name, e])) };
   }
 
+  /** A file on disk (Node). */
   static async open(path: string): Promise<SafetensorsFile> {
-    let handle: FileHandle;
+    const { DirSource } = await import('./dir_source.js');
+    const { basename, dirname, resolve } = await import('node:path');
+    const full = resolve(path);
+    const source = new DirSource(dirname(full));
     try {
-      handle = await openFile(path, 'r');
+      return await SafetensorsFile.openFrom(source, basename(full), true);
     } catch (e) {
-      throw new SafetensorsError(path, undefined, `cannot open: ${(e as Error).message}`);
-    }
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) throw new SafetensorsError(path, undefined, 'is not a regular file');
-      if (stat.size < 8) readHeaderLength(new Uint8Array(0), stat.size, path); // throws: too short
-      const prefix = await readExactly(handle, 8, 0, path, undefined);
-      const headerLength = readHeaderLength(prefix, stat.size, path);
-      const bytes = new Uint8Array(8 + headerLength);
-      bytes.set(prefix);
-      bytes.set(await readExactly(handle, headerLength, 8, path, undefined), 8);
-      const header = SafetensorsFile.parseHeader(bytes, stat.size, path);
-      return new SafetensorsFile(path, handle, header.metadata, header.entries, stat.size);
-    } catch (e) {
-      await handle.close();
+      await source.close();
       throw e;
     }
+  }
+
+  /** The file `name` of a source; reads only the header now. `ownsSource`: close() closes `source`. */
+  static async openFrom(source: ModelSource, name: string, ownsSource = false): Promise<SafetensorsFile> {
+    const path = source.where(name);
+    const size = await wrap(source.size(name), path, undefined);
+    if (size === undefined) throw new SafetensorsError(path, undefined, 'cannot open: no such file');
+    if (size < 8) readHeaderLength(new Uint8Array(0), size, path); // throws: too short
+    const prefix = await wrap(source.read(name, 0, 8), path, undefined);
+    const headerLength = readHeaderLength(prefix, size, path);
+    const bytes = new Uint8Array(8 + headerLength);
+    bytes.set(prefix);
+    await wrap(source.read(name, 8, headerLength, bytes.subarray(8)), path, undefined);
+    const header = SafetensorsFile.parseHeader(bytes, size, path);
+    return new SafetensorsFile(path, source, name, ownsSource, header.metadata, header.entries, size);
   }
 
   entry(name: string): TensorEntry {
@@ -293,7 +304,7 @@ export class SafetensorsFile {
     for (let done = 0; done < e.byteLength; done += step) {
       this.checkOpen(name);
       const n = Math.min(step, e.byteLength - done);
-      await fillFrom(this.handle, buffer, n, e.offset + done, this.path, name);
+      await wrap(this.source.read(this.name, e.offset + done, n, buffer), this.path, name);
       yield { offset: done, bytes: buffer.subarray(0, n) };
     }
   }
@@ -305,13 +316,13 @@ export class SafetensorsFile {
       throw new SafetensorsError(this.path, name, `is ${e.byteLength} bytes, over readAll's cap of ${maxBytes}: use readChunks`);
     }
     this.checkOpen(name);
-    return readExactly(this.handle, e.byteLength, e.offset, this.path, name);
+    return wrap(this.source.read(this.name, e.offset, e.byteLength), this.path, name);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.handle.close();
+    if (this.ownsSource) await this.source.close();
   }
 
   private checkOpen(name: string): void {
@@ -319,23 +330,13 @@ export class SafetensorsFile {
   }
 }
 
-async function readExactly(h: FileHandle, n: number, position: number, file: string,
-  tensor: string | undefined): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  await fillFrom(h, out, n, position, file, tensor);
-  return out;
-}
-
-/** Positioned reads until `n` bytes are in `buf`; a short file (truncated since open) is an error. */
-async function fillFrom(h: FileHandle, buf: Uint8Array, n: number, position: number, file: string,
-  tensor: string | undefined): Promise<void> {
-  let got = 0;
-  while (got < n) {
-    const { bytesRead } = await h.read(buf, got, n - got, position + got);
-    if (bytesRead === 0) {
-      throw new SafetensorsError(file, tensor, `file ended at byte ${position + got}, expected ${n - got} more (truncated while open?)`);
-    }
-    got += bytesRead;
+/** A source's failure as a SafetensorsError naming the file and tensor (same messages whatever the source). */
+export async function wrap<T>(p: Promise<T>, file: string, tensor: string | undefined): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof SourceError) throw new SafetensorsError(file, tensor, e.reason);
+    throw e;
   }
 }
 

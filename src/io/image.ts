@@ -1,14 +1,13 @@
 // Still-image decoding to RGB u8, matching PIL's `Image.open(path).convert('RGB')` (architecture.md §3.1).
 //
-// PNG (pngjs) is exact for every colour type and bit depth: PIL drops alpha (no compositing), ignores
+// PNG (fast-png) is exact for every colour type and bit depth: PIL drops alpha (no compositing), ignores
 // tRNS and gAMA, takes the high byte of 16-bit RGB/RGBA/LA samples, and clamps 16-bit greyscale to 255
 // (it opens it as mode "I" and i2rgb clips instead of scaling). JPEG (jpeg-js) is not bit-exact with
 // PIL's libjpeg: jpeg-js upsamples chroma by nearest neighbour and converts colour in floating point,
 // so values can differ by ±1 LSB, and by more at chroma edges of 4:2:0 files. Like PIL's open(), no
 // EXIF orientation is applied.
 
-import { readFile } from 'node:fs/promises';
-import { PNG } from 'pngjs';
+import { decode as decodePngData, type DecodedPng } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { InputError } from '../core/errors.js';
 
@@ -26,46 +25,72 @@ function startsWith(bytes: Uint8Array, magic: number[]): boolean {
   return bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
 }
 
-/** Metadata pngjs returns next to `data` but does not declare in its types. */
-interface PngMeta {
-  width: number;
-  height: number;
-  depth: number;
-  colorType: number;
-  transColor?: number[];
-  data: Uint8Array | Uint16Array;
-}
-
-/** PNG bytes to RGB the way PIL's PngImagePlugin + convert('RGB') does. */
+/**
+ * PNG bytes to RGB the way PIL's PngImagePlugin + convert('RGB') does. fast-png (pure JS, no Node
+ * APIs) decodes, so a page and Node run this same function and get the same bytes. PIL drops alpha
+ * and ignores tRNS; 16-bit samples keep their high byte, except 16-bit grey (no alpha), which PIL clamps;
+ * 1, 2 and 4-bit grey scale by 255, 85 and 17; palettes expand through their RGB entries.
+ */
 function decodePng(bytes: Uint8Array, name: string): RGBImage {
-  let png: PngMeta;
+  let png: DecodedPng;
   try {
-    // skipRescale: pngjs would round v·255/65535 for 16-bit, PIL keeps the high byte (or clamps).
-    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      { skipRescale: true }) as unknown as PngMeta;
+    png = decodePngData(withoutTrns(bytes), { checkCrc: true });
   } catch (e) {
     throw new InputError(`${name}: corrupt or unsupported PNG (${(e as Error).message})`, { cause: e });
   }
-  const { width, height, depth, colorType, transColor, data } = png;
+  const { width, height, depth, channels, data, palette } = png;
   const n = width * height;
   const out = new Uint8Array(n * 3);
-  const isPalette = colorType === 3;
-  // pngjs zeroes all four channels of pixels equal to the tRNS colour; PIL keeps the colour.
-  const restoreTrns = !isPalette && transColor !== undefined;
-  const maxRaw = (1 << (isPalette ? 8 : depth)) - 1;
+  // Samples below 8 bits stay packed, each row starting on a byte.
+  const rowBytes = Math.ceil((width * channels * depth) / 8);
+  const perByte = 8 / depth;
+  const mask = (1 << depth) - 1;
+  const sample = depth >= 8
+    ? (i: number, c: number): number => data[i * channels + c]!
+    : (i: number): number => {
+      const y = Math.floor(i / width), x = i - y * width;
+      const byte = data[y * rowBytes + Math.floor(x / perByte)]!;
+      return (byte >> (8 - depth * (1 + (x % perByte)))) & mask;
+    };
+  const color = channels >= 3;
   const toU8 = (v: number): number => {
-    if (isPalette || depth === 8) return v;
-    if (depth === 16) return colorType === 0 ? Math.min(v, 255) : v >> 8;
-    return (v * 255) / maxRaw; // 1, 2, 4-bit grey: ×255, ×85, ×17, always an integer
+    if (depth === 8) return v;
+    if (depth === 16) return channels === 1 ? Math.min(v, 255) : v >> 8;
+    return (v * 255) / mask; // 1, 2, 4-bit grey: ×255, ×85, ×17, always an integer
   };
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) {
-      let v = data[i * 4 + c]!;
-      if (restoreTrns && data[i * 4 + 3] === 0) v = transColor![transColor!.length === 1 ? 0 : c]!;
-      out[i * 3 + c] = toU8(v);
+    if (palette !== undefined) {
+      const entry = palette[sample(i, 0)];
+      if (entry === undefined) throw new InputError(`${name}: corrupt PNG (pixel ${i} uses palette index ${sample(i, 0)} of ${palette.length})`);
+      out[i * 3] = entry[0]!; out[i * 3 + 1] = entry[1]!; out[i * 3 + 2] = entry[2]!;
+      continue;
     }
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = toU8(sample(i, color ? c : 0));
   }
   return { width, height, data: out };
+}
+
+/**
+ * The PNG without its tRNS chunks: PIL's convert('RGB') ignores transparency, and fast-png 8 rejects
+ * valid truecolour tRNS chunks of images under 3 pixels (it counts them as per-pixel alphas).
+ * Malformed chunk framing is left as it is, for the decoder to report.
+ */
+function withoutTrns(bytes: Uint8Array): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const keep: [number, number][] = [];
+  let at = PNG_MAGIC.length, from = 0;
+  while (at + 12 <= bytes.length) {
+    const end = at + 12 + view.getUint32(at);
+    if (end > bytes.length) return bytes;
+    if (String.fromCharCode(...bytes.subarray(at + 4, at + 8)) === 'tRNS') { keep.push([from, at]); from = end; }
+    at = end;
+  }
+  if (keep.length === 0) return bytes;
+  keep.push([from, bytes.length]);
+  const out = new Uint8Array(keep.reduce((n, [a, b]) => n + b - a, 0));
+  let o = 0;
+  for (const [a, b] of keep) { out.set(bytes.subarray(a, b), o); o += b - a; }
+  return out;
 }
 
 function decodeJpeg(bytes: Uint8Array, name: string): RGBImage {
@@ -89,6 +114,7 @@ export function decodeImageBytes(bytes: Uint8Array, name: string): RGBImage {
 
 /** Reads and decodes an image file like PIL's `Image.open(path).convert('RGB')`. */
 export async function decodeImage(path: string): Promise<RGBImage> {
+  const { readFile } = await import('node:fs/promises');
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);

@@ -20,6 +20,7 @@
 
 import { Tokenizer } from '@huggingface/tokenizers';
 import { LlavaStError } from '../core/errors.js';
+import { MAX_SMALL_FILE_BYTES, SourceError, readText, type ModelSource } from '../core/source.js';
 
 /** A missing, unreadable or inconsistent tokenizer file, or an id the tokenizer does not know. */
 export class TokenizerError extends LlavaStError {
@@ -78,20 +79,30 @@ export class Qwen2Tokenizer {
 
   /** Reads a checkpoint or tokenizer directory (Node only): 0.6-0.9 s on an idle 2-core machine. */
   static async fromDirectory(dir: string): Promise<Qwen2Tokenizer> {
-    const { readFile, stat } = await import('node:fs/promises');
-    const { join } = await import('node:path');
+    const { stat } = await import('node:fs/promises');
+    const { DirSource } = await import('../core/dir_source.js');
     const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
     if (!isDir) throw new TokenizerError(`tokenizer directory ${dir} does not exist or is not a directory`);
+    const source = new DirSource(dir);
+    try {
+      return await Qwen2Tokenizer.fromSource(source);
+    } finally {
+      await source.close();
+    }
+  }
+
+  /** Reads the tokenizer files of a model source: a folder, a URL, files dropped in a page. */
+  static async fromSource(source: ModelSource): Promise<Qwen2Tokenizer> {
     const files: TokenizerFiles = { names: {} };
     for (const key of Object.keys(FILE_NAMES) as FileKey[]) {
-      const path = join(dir, FILE_NAMES[key]);
-      let text: string;
+      const path = source.where(FILE_NAMES[key]);
+      let text: string | undefined;
       try {
-        text = await readFile(path, 'utf8');
+        text = await readText(source, FILE_NAMES[key], MAX_SMALL_FILE_BYTES);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // optional unless required below
-        throw new TokenizerError(`${path}: unreadable (${(err as Error).message})`, { cause: err });
+        throw new TokenizerError(`${path}: unreadable (${err instanceof SourceError ? err.reason : (err as Error).message})`, { cause: err });
       }
+      if (text === undefined) continue; // optional unless required below
       files.names![key] = path;
       if (key === 'merges') { files.merges = text; continue; }
       try {
@@ -103,7 +114,7 @@ export class Qwen2Tokenizer {
     if (files.tokenizerJson === undefined) {
       for (const key of ['vocab', 'merges'] as const) {
         if (files[key] === undefined) {
-          throw new TokenizerError(`${join(dir, FILE_NAMES[key])}: missing (a tokenizer directory needs tokenizer.json, or vocab.json and merges.txt)`);
+          throw new TokenizerError(`${source.where(FILE_NAMES[key])}: missing (a tokenizer directory needs tokenizer.json, or vocab.json and merges.txt)`);
         }
       }
     }

@@ -11,9 +11,8 @@ import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { InputError } from '../core/errors.js';
 import type { RGBImage } from './image.js';
-import { resizeBicubic } from './resize.js';
-import { writePixelValues } from './pixels.js';
-import { sampleFrameIndices, NUM_FRAMES } from './sampling.js';
+import { SampledFrames, checkSplit } from './frames.js';
+import { NUM_FRAMES } from './sampling.js';
 
 export interface VideoInfo {
   width: number;
@@ -184,26 +183,8 @@ export function decodeSelectedFrames(
  */
 export async function sampleVideo(path: string, opts: SampleVideoOptions): Promise<SampledVideo> {
   const { size, n = NUM_FRAMES, onProgress } = opts;
-  if (!Number.isSafeInteger(size) || size < 1) throw new InputError(`${path}: size must be a positive integer, got ${size}`);
-  if (!Number.isSafeInteger(n) || n < 2) throw new InputError(`${path}: n must be an integer >= 2, got ${n}`);
   const info = await probeVideo(path);
-  const [s0, s1] = opts.split ?? [0, info.frameCount - 1];
-  if (!Number.isSafeInteger(s0) || !Number.isSafeInteger(s1) || s0 < 0 || s1 < s0 || s1 > info.frameCount - 1) {
-    throw new InputError(`${path}: split [${s0}, ${s1}] must be integers with 0 <= s0 <= s1 <= ${info.frameCount - 1} ` +
-      `(the video has ${info.frameCount} frames)`);
-  }
-  const frameIndices = sampleFrameIndices(s0, s1, n);
-  const wanted = [...new Set(frameIndices)]; // indices are non-decreasing, so this stays sorted
-  const plane = 3 * size * size;
-  const frames = new Float32Array(n * plane);
-  let slot = 0; // next output slot; slots of one frame number are consecutive
-  await decodeSelectedFrames(path, info, wanted, (idx, rgb) => {
-    const first = slot;
-    writePixelValues(resizeBicubic(rgb, size, size), size, frames, first);
-    for (slot++; slot < n && frameIndices[slot] === idx; slot++) {
-      frames.copyWithin(slot * plane, first * plane, (first + 1) * plane);
-    }
-    onProgress?.(slot, n);
-  });
-  return { frames, frameIndices, ...info };
+  const out = new SampledFrames(checkSplit(path, info.frameCount, opts.split), size, n, path);
+  await decodeSelectedFrames(path, info, out.wanted, (idx, rgb) => onProgress?.(out.put(idx, rgb), n));
+  return { frames: out.frames, frameIndices: out.frameIndices, ...info };
 }

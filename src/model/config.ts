@@ -4,9 +4,8 @@
 //   generation_config.json    eos ids and sampling knobs (optional)
 //   special_tokens.json       token -> id (optional; else derived from vocab_size, §5.1)
 // Anything the implementation does not support is a ConfigError naming the key.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { SourceError, readText, type ModelSource } from '../core/source.js';
 
 /** Qwen2 decoder (config.json keys). */
 export interface TextConfig {
@@ -104,13 +103,20 @@ export const TEMPORAL_LATENTS = 20;
 
 type Json = Record<string, unknown>;
 
-async function readJson(path: string, optional: boolean): Promise<Json | undefined> {
-  let text: string;
+/** Config files are small: anything over this is the wrong file. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+async function readJson(source: ModelSource, name: string, optional: boolean): Promise<Json | undefined> {
+  const path = source.where(name);
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readText(source, name, MAX_CONFIG_BYTES);
   } catch (e) {
-    if (optional && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(path, `cannot read: ${(e as Error).message}`);
+    throw new ConfigError(path, `cannot read: ${e instanceof SourceError ? e.reason : (e as Error).message}`);
+  }
+  if (text === undefined) {
+    if (optional) return undefined;
+    throw new ConfigError(path, 'cannot read: no such file');
   }
   let v: unknown;
   try {
@@ -163,23 +169,37 @@ export interface ConfigSources {
   specialTokens?: Json | undefined;
   /** Packer width read off the checkpoint (to_q.0.weight rows) when no config states it. */
   packerEmbedDimFromCheckpoint?: number | undefined;
+  /** Where the files came from (a folder path or a URL), for messages; default: bare file names. */
   dir?: string;
+  /** How messages name a file (the source's where); default: `dir/name`. */
+  where?: (name: string) => string;
 }
 
-/** Reads the JSON files of a checkpoint directory. */
-export async function loadConfig(dir: string, packerEmbedDimFromCheckpoint?: number): Promise<LlavaStConfig> {
-  const config = await readJson(join(dir, 'config.json'), false);
+/** Reads the JSON files of a checkpoint: a folder path (Node) or any model source. */
+export async function loadConfig(from: string | ModelSource, packerEmbedDimFromCheckpoint?: number): Promise<LlavaStConfig> {
+  if (typeof from === 'string') {
+    const { DirSource } = await import('../core/dir_source.js');
+    const source = new DirSource(from);
+    try {
+      return { ...await loadConfig(source, packerEmbedDimFromCheckpoint), dir: from };
+    } finally {
+      await source.close();
+    }
+  }
+  const config = await readJson(from, 'config.json', false);
   return parseConfig({
-    config: config!, dir, packerEmbedDimFromCheckpoint,
-    visionConfig: await readJson(join(dir, 'vision_tower_config.json'), true),
-    generationConfig: await readJson(join(dir, 'generation_config.json'), true),
-    specialTokens: await readJson(join(dir, 'special_tokens.json'), true),
+    config: config!, dir: from.label, where: (n) => from.where(n), packerEmbedDimFromCheckpoint,
+    visionConfig: await readJson(from, 'vision_tower_config.json', true),
+    generationConfig: await readJson(from, 'generation_config.json', true),
+    specialTokens: await readJson(from, 'special_tokens.json', true),
   });
 }
 
 export function parseConfig(src: ConfigSources): LlavaStConfig {
   const dir = src.dir ?? '.';
-  const c = new Keys(join(dir, 'config.json'), src.config);
+  const fileName = (name: string): string =>
+    src.where?.(name) ?? (src.dir === undefined ? name : `${src.dir.replace(/[/\\]+$/, '')}/${name}`);
+  const c = new Keys(fileName('config.json'), src.config);
   c.oneOf('model_type', ['llava_qwen']);
   c.oneOf('hidden_act', ['silu']);
   c.oneOf('mm_projector_type', ['mlp2x_gelu']);
@@ -203,7 +223,7 @@ export function parseConfig(src: ConfigSources): LlavaStConfig {
   };
   if (text.head_dim % 2 !== 0) throw new ConfigError(c.file, `head_dim ${text.head_dim} (hidden_size / num_attention_heads) must be even for RoPE`);
 
-  const vfile = join(dir, 'vision_tower_config.json');
+  const vfile = fileName('vision_tower_config.json');
   const v = new Keys(src.visionConfig ? vfile : `${vfile} (absent: SigLIP so400m defaults)`, src.visionConfig ?? { ...SO400M });
   v.oneOf('hidden_act', ['gelu_pytorch_tanh']);
   const vHidden = v.int('hidden_size');
@@ -239,7 +259,7 @@ export function parseConfig(src: ConfigSources): LlavaStConfig {
   const temporalBins = c.int('num_temporal_tokens', 100);
   const spatialBins = c.int('num_spatial_tokens', 100);
 
-  const g = new Keys(join(dir, 'generation_config.json'), src.generationConfig ?? {});
+  const g = new Keys(fileName('generation_config.json'), src.generationConfig ?? {});
   const eos = g.ids('eos_token_id') ?? c.ids('eos_token_id');
   const generation: GenerationConfig = { eos_token_id: eos ?? [] };
   for (const k of ['temperature', 'top_p', 'repetition_penalty'] as const) {
@@ -249,7 +269,7 @@ export function parseConfig(src: ConfigSources): LlavaStConfig {
   if (src.generationConfig?.top_k !== undefined && src.generationConfig.top_k !== null) generation.top_k = g.int('top_k');
   if (typeof src.generationConfig?.do_sample === 'boolean') generation.do_sample = src.generationConfig.do_sample;
 
-  const tokens = specialTokens(text.vocab_size, src.specialTokens, join(dir, 'special_tokens.json'));
+  const tokens = specialTokens(text.vocab_size, src.specialTokens, fileName('special_tokens.json'));
   if (generation.eos_token_id.length === 0) generation.eos_token_id = [tokens['<|im_end|>']];
   return {
     dir, text, vision, packer, temporalBins, spatialBins, imageTokens: grid * grid,

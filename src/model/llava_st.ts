@@ -12,6 +12,7 @@
 import type { Gpu } from '../core/device.js';
 import { Checkpoint } from '../core/checkpoint.js';
 import { InputError, ShapeError } from '../core/errors.js';
+import type { ModelSource } from '../core/source.js';
 import { scope, scopeAsync } from '../core/registry.js';
 import { Tensor } from '../core/tensor.js';
 import { argmax } from '../ops/argmax.js';
@@ -81,12 +82,15 @@ export class LlavaSt {
     this.decoder = new Qwen2Model(weights, config.text, this.coords);
   }
 
-  /** Reads the config files of `dir`, checks every weight's name and shape, then streams them. */
-  static async load(gpu: Gpu, dir: string, opts: LoadOptions = {}): Promise<LlavaSt> {
-    const ckpt = await Checkpoint.open(dir);
+  /**
+   * Reads the config files of a checkpoint (a folder path in Node, or any model source: a URL,
+   * files dropped in a page), checks every weight's name and shape, then streams them.
+   */
+  static async load(gpu: Gpu, from: string | ModelSource, opts: LoadOptions = {}): Promise<LlavaSt> {
+    const ckpt = typeof from === 'string' ? await Checkpoint.open(from) : await Checkpoint.fromSource(from);
     try {
       const shapes = new Map([...ckpt.entries].map(([n, e]) => [n, e.shape]));
-      const config = await loadConfig(dir, packerEmbedDimOf(shapes));
+      const config = await loadConfig(from, packerEmbedDimOf(shapes));
       const store = new WeightStore(gpu, ckpt, { dtype: opts.dtype ?? 'f32', ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
       let model: LlavaSt;
       try {

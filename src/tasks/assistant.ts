@@ -5,10 +5,10 @@
 //   ids        -> tokenizer decode -> grounding (spans, boxes; frames, seconds, pixels)
 import type { Gpu } from '../core/device.js';
 import { InputError } from '../core/errors.js';
-import { decodeImage, type RGBImage } from '../io/image.js';
+import type { ModelSource } from '../core/source.js';
+import { decodeImage, decodeImageBytes, type RGBImage } from '../io/image.js';
 import { resizeBicubic } from '../io/resize.js';
 import { toPixelValues } from '../io/pixels.js';
-import { sampleVideo } from '../io/video.js';
 import { Qwen2Tokenizer } from '../io/tokenizer.js';
 import { LlavaSt, type Media } from '../model/llava_st.js';
 import type { ComputeDType } from '../nn/weights.js';
@@ -16,12 +16,20 @@ import { buildPrompt, type Variables } from './prompt.js';
 import { extractGrounding, type Grounding, type MediaGeometry } from './grounding.js';
 import type { AnswerTask } from './coordinates.js';
 
+/**
+ * A video or image: a path (Node: ffmpeg for video), or `file`, its bytes as a Blob (pages: WebCodecs
+ * for video), with `path` then only naming it in messages and results.
+ */
 export type MediaInput =
-  | { kind: 'video'; path: string; split?: [number, number] }
-  | { kind: 'image'; path: string };
+  | { kind: 'video'; path: string; split?: [number, number]; file?: Blob }
+  | { kind: 'image'; path: string; file?: Blob };
 
-/** Progress of a long step: weights, frames, generation. */
-export type ProgressFn = (stage: 'weights' | 'frames' | 'generate', done: number, total: number) => void;
+/**
+ * Progress of a long step: weights, frames (decoding and preprocessing), prefill (vision, projector,
+ * LAPE, packer and the prompt's forward: done 0 of 1 when it starts, 1 of 1 at the first token),
+ * generation.
+ */
+export type ProgressFn = (stage: 'weights' | 'frames' | 'prefill' | 'generate', done: number, total: number) => void;
 
 export interface AskOptions {
   media?: MediaInput;
@@ -65,11 +73,14 @@ interface LoadedMedia { media: Media; geometry: NonNullable<AnswerResult['media'
 export class Assistant {
   private constructor(readonly gpu: Gpu, readonly model: LlavaSt, readonly tokenizer: Qwen2Tokenizer) {}
 
-  /** Loads the model (weights streamed to the GPU) and the tokenizer from a checkpoint folder. */
-  static async load(gpu: Gpu, dir: string, opts: { dtype?: ComputeDType; onProgress?: ProgressFn } = {}): Promise<Assistant> {
-    const tokenizer = await Qwen2Tokenizer.fromDirectory(dir);
+  /**
+   * Loads the model (weights streamed to the GPU) and the tokenizer from a checkpoint: a folder
+   * path (Node) or a model source (a URL, files dropped in a page).
+   */
+  static async load(gpu: Gpu, from: string | ModelSource, opts: { dtype?: ComputeDType; onProgress?: ProgressFn } = {}): Promise<Assistant> {
+    const tokenizer = typeof from === 'string' ? await Qwen2Tokenizer.fromDirectory(from) : await Qwen2Tokenizer.fromSource(from);
     let loaded = 0;
-    const model = await LlavaSt.load(gpu, dir, {
+    const model = await LlavaSt.load(gpu, from, {
       ...(opts.dtype ? { dtype: opts.dtype } : {}),
       onProgress: () => opts.onProgress?.('weights', ++loaded, 0),
     });
@@ -80,16 +91,20 @@ export class Assistant {
   async loadMedia(input: MediaInput, onProgress?: ProgressFn): Promise<LoadedMedia> {
     const { image_size: S } = this.model.config.vision;
     if (input.kind === 'image') {
-      const image = await decodeImage(input.path);
+      const image = input.file ? decodeImageBytes(new Uint8Array(await input.file.arrayBuffer()), input.path) : await decodeImage(input.path);
       const pixels = toPixelValues([resizeBicubic(image, S, S)], S);
       return { media: { kind: 'image', pixels, shape: [1, 3, S, S] }, image,
         geometry: { kind: 'image', path: input.path, width: image.width, height: image.height } };
     }
     const n = this.model.config.packer.frames;
-    const v = await sampleVideo(input.path, {
+    const sampling = {
       size: S, n, ...(input.split ? { split: input.split } : {}),
       ...(onProgress ? { onProgress: (d: number, t: number) => onProgress('frames', d, t) } : {}),
-    });
+    };
+    // Loaded on demand: the ffmpeg path is Node's, the WebCodecs path a page's.
+    const v = input.file
+      ? await (await import('../io/video_webcodecs.js')).sampleVideoWebCodecs(input.file, input.path, sampling)
+      : await (await import('../io/video.js')).sampleVideo(input.path, sampling);
     return {
       media: { kind: 'video', pixels: v.frames, shape: [n, 3, S, S] },
       geometry: { kind: 'video', path: input.path, width: v.width, height: v.height, fps: v.fps, frameCount: v.frameCount,
@@ -103,6 +118,7 @@ export class Assistant {
     const loaded = opts.media ? await this.loadMedia(opts.media, opts.onProgress) : undefined;
     const prompt = buildPrompt(this.tokenizer, opts.question, { modality: opts.media?.kind ?? 'text' });
     const t1 = performance.now();
+    opts.onProgress?.('prefill', 0, 1);
     let tFirst = 0;
     let shown = '';
     const maxNew = opts.maxNewTokens ?? 1024;
@@ -114,7 +130,7 @@ export class Assistant {
         maxNewTokens: maxNew,
         ...(opts.sampling ? { sampling: true } : {}),
         onToken: (id, step) => {
-          if (step === 0) tFirst = performance.now();
+          if (step === 0) { tFirst = performance.now(); opts.onProgress?.('prefill', 1, 1); }
           opts.onProgress?.('generate', step + 1, maxNew);
           if (eos.has(id)) return;
           ids.push(id);
@@ -149,4 +165,9 @@ export class Assistant {
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/** The one JSON record of an answer, as `run --json` prints it and the page shows it in #result. */
+export function answerRecord(r: AnswerResult, meta: { task?: string | undefined; model: string; dtype: string }): Record<string, unknown> {
+  return { task: meta.task ?? 'free', model: meta.model, dtype: meta.dtype, ...r };
 }
