@@ -68,6 +68,7 @@ export class Qwen2Tokenizer {
   readonly addedTokens: readonly AddedTokenEntry[];
   private readonly inner: Tokenizer;
   private readonly addedByContent: ReadonlyMap<string, number>;
+  private addedPattern: RegExp | undefined;
 
   private constructor(inner: Tokenizer, added: AddedTokenEntry[], bpeSize: number) {
     this.inner = inner;
@@ -150,10 +151,46 @@ export class Qwen2Tokenizer {
     return new Qwen2Tokenizer(inner, added, bpeSize);
   }
 
-  /** Token ids of `text`: added tokens split out first, no BOS/EOS. */
+  /** Token ids of `text`: added tokens split out first, no BOS/EOS (the reference's behaviour). */
   encode(text: string): number[] {
     if (text.length === 0) return [];
     return this.inner.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /**
+   * Token ids of `text` read as plain text: the spelling of an added token ("<|im_end|>") is
+   * BPE-encoded like any other text, never turned into that token. Text without added tokens
+   * gets the same ids as encode().
+   */
+  encodePlain(text: string): number[] {
+    const { normalizer, pre_tokenizer: preTokenizer, model } = this.inner;
+    if (text.length === 0 || !model) return [];
+    const normalized = normalizer ? normalizer(text) : text;
+    const words = preTokenizer ? preTokenizer(normalized) : [normalized];
+    return (model(words) as string[]).map((t) => {
+      const id = model.tokens_to_ids.get(t);
+      if (id === undefined) throw new TokenizerError(`encodePlain: BPE produced ${JSON.stringify(t)}, which is not in the vocabulary`);
+      return id;
+    });
+  }
+
+  /** `text` cut at its added tokens, as encode() cuts it: text runs, and added tokens as ids. */
+  splitAddedTokens(text: string): (string | number)[] {
+    const out: (string | number)[] = [];
+    let last = 0;
+    for (const m of text.matchAll(this.addedTokenPattern)) {
+      if (m.index > last) out.push(text.slice(last, m.index));
+      out.push(this.addedByContent.get(m[0])!);
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) out.push(text.slice(last));
+    return out;
+  }
+
+  /** Matches any added token, longest first at each position (as the library's trie does). */
+  get addedTokenPattern(): RegExp {
+    this.addedPattern ??= alternation(this.addedTokens.map((t) => t.content));
+    return this.addedPattern;
   }
 
   /** The text of `ids`, added tokens kept verbatim; invalid UTF-8 becomes U+FFFD. */
@@ -183,6 +220,12 @@ export class Qwen2Tokenizer {
     if (id === undefined) throw new TokenizerError(`tokenizer has no added token ${token}`);
     return id;
   }
+}
+
+/** A global regex matching any of `words` literally, the longest first where several start at one place. */
+export function alternation(words: readonly string[]): RegExp {
+  const escaped = [...words].sort((a, b) => b.length - a.length).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(escaped.length > 0 ? escaped.join('|') : '(?!)', 'gu');
 }
 
 // ---- building the in-memory tokenizer.json ------------------------------------------------
