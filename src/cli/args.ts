@@ -61,12 +61,12 @@ export async function inputFile(flag: string, path: string): Promise<void> {
 }
 
 /**
- * A file the command will write (atomically, at the end): its extension is one of `exts`, it is not
+ * A file the command will write: its extension is one of `exts` (when given), it is not
  * a folder, and its folder exists and takes a new file (tried: a probe file is created and removed).
  */
-export async function outputFile(flag: string, path: string, exts: readonly string[]): Promise<void> {
+export async function outputFile(flag: string, path: string, exts?: readonly string[]): Promise<void> {
   const ext = extname(path).toLowerCase();
-  if (!exts.includes(ext)) throw new InputError(`--${flag} ${path}: the file must end in ${exts.join(' or ')}`);
+  if (exts && !exts.includes(ext)) throw new InputError(`--${flag} ${path}: the file must end in ${exts.join(' or ')}`);
   const existing = await stat(path).catch(() => undefined);
   if (existing?.isDirectory()) throw new InputError(`--${flag} ${path}: a folder; give a file name`);
   const dir = dirname(resolve(path));
