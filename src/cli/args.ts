@@ -11,7 +11,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /**
  * node:util parseArgs, strict, with two fixes for users: a negative number after an option that
  * takes a value is that value (`--max-new-tokens -1` is then refused by the range check, not
- * called "ambiguous"), and parse errors become one InputError line.
+ * called "ambiguous"), and a parse error's message is one line.
  */
 export function parseCommandArgs<O extends Options, P extends boolean = false>(
   argv: readonly string[], options: O, allowPositionals?: P,
@@ -31,9 +31,8 @@ export function parseCommandArgs<O extends Options, P extends boolean = false>(
     return parseArgs({ args, options, strict: true, allowPositionals: (allowPositionals ?? false) as P });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      throw new InputError(`${(e as Error).message.split('\n')[0]} (--help lists the options)`, { cause: e });
-    }
+    // Kept as parseArgs' own error (main.ts prints it and exits 2), in one line.
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) (e as Error).message = `${(e as Error).message.split('\n')[0]} (--help lists the options)`;
     throw e;
   }
 }

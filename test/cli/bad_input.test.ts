@@ -83,7 +83,8 @@ const CASES: Case[] = [
   { args: [...img, ...q, '--dtype', 'f64'], message: /^error: --dtype f64: expected f32, f16 or auto/ },
   { args: [...img, '--task', 'nope'], message: /^error: --task nope: unknown task/ },
   { args: [...img, '--task', 'tvg', '--query', 'x'], message: /^error: --task tvg works on a --video/ },
-  { args: [...img, '--bogus'], message: /^error: Unknown option '--bogus'/ },
+  { args: [...img, '--bogus'], message: /^error: Unknown option '--bogus'/, code: 2 },
+  { args: [...img, '--prompt'], message: /^error: Option '--prompt <value>' argument missing/, code: 2 },
   { args: [...img, '--prompt', '   '], message: /^error: --prompt is empty/ },
   // paths that are missing, folders, unwritable or unreadable
   { args: ['--video', at('missing.mp4'), ...q, ...viz('a.gif')], message: /^error: --video .*missing\.mp4: no such file/ },
@@ -135,7 +136,11 @@ test('every bad input: its exit code, one error line naming what is wrong, no st
   let next = 0;
   // Two at a time: the cases are mostly process start-up and small file reads.
   await Promise.all([0, 1].map(async () => {
-    for (let i = next++; i < cases.length; i = next++) results[i] = await runCli(cases[i]!.cmd ?? 'run', cases[i]!.args);
+    for (let i = next++; i < cases.length; i = next++) {
+      const t0 = Date.now();
+      results[i] = await runCli(cases[i]!.cmd ?? 'run', cases[i]!.args);
+      if (process.env.CASE_TIMES) console.log(`# ${Date.now() - t0} ms ${cases[i]!.args.join(' ').slice(0, 90)}`); // which cases are slow
+    }
   }));
   const failures: string[] = [];
   cases.forEach((c, i) => {
