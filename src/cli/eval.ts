@@ -16,7 +16,6 @@
 
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { InputError, LlavaStError } from '../core/errors.js';
 import { EVAL_TASKS, loadEvalSet, ST_ALIGN_LIMIT } from '../tasks/eval_set.js';
 import { setJobs, stAlignJobs, type EvalJob } from '../tasks/eval_jobs.js';
@@ -24,6 +23,7 @@ import { assistantAnswerer, runEvalLoop, type Answerer } from '../tasks/eval_loo
 import type { StTask } from '../tasks/metrics.js';
 import { readResults, ResultsWriter } from '../tasks/results.js';
 import { Progress } from './progress.js';
+import { outputFile, parseCommandArgs } from './args.js';
 import { scoreBench, scoreSet } from './score.js';
 
 const SET_TASKS = [...EVAL_TASKS, 'all'] as const;
@@ -88,16 +88,13 @@ export async function evalMain(argv: string[], io: EvalIO = {}): Promise<number>
   const out = io.stdout ?? ((s: string) => { process.stdout.write(s); });
   const err = io.stderr ?? ((s: string) => { process.stderr.write(s); });
   try {
-    const { values } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        model: { type: 'string' }, set: { type: 'string' }, task: { type: 'string' }, limit: { type: 'string' }, ids: { type: 'string' },
-        out: { type: 'string' }, resume: { type: 'boolean' }, json: { type: 'string' }, 'max-new-tokens': { type: 'string' },
-        'media-dir': { type: 'string' }, dtype: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
+    const { values } = parseCommandArgs(argv, {
+      model: { type: 'string' }, set: { type: 'string' }, task: { type: 'string' }, limit: { type: 'string' }, ids: { type: 'string' },
+      out: { type: 'string' }, resume: { type: 'boolean' }, json: { type: 'string' }, 'max-new-tokens': { type: 'string' },
+      'media-dir': { type: 'string' }, dtype: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     });
     if (values.help === true) { out(`${USAGE}\n`); return 0; }
-    if (values.set === undefined) throw new InputError(`eval: --set is required\n${USAGE}`);
+    if (values.set === undefined) throw new InputError('--set is required (an eval set folder or an ST-Align JSON; --help for the options)');
     if (!existsSync(values.set)) throw new InputError(`--set ${values.set}: no such directory or file`);
     const isSetDir = statSync(values.set).isDirectory();
     const limit = positiveInt('limit', values.limit);
@@ -138,6 +135,8 @@ export async function evalMain(argv: string[], io: EvalIO = {}): Promise<number>
     // The results file: fresh, or resumed (a broken line is an error naming the file and line).
     const outPath = values.out ?? 'results.jsonl';
     if (values.resume !== true && existsSync(outPath)) throw new InputError(`--out ${outPath} already exists; pass --resume to continue it, or choose another file`);
+    if (!existsSync(outPath)) await outputFile('out', outPath);
+    if (values.json !== undefined) await outputFile('json', values.json);
     const already = values.resume === true && existsSync(outPath)
       ? new Set(readResults(outPath, { tolerateTruncatedTail: true }).lines.map((l) => l.id)) : new Set<string>();
     const todo = jobs.filter((j) => !already.has(j.id));

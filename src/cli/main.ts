@@ -44,10 +44,13 @@ export async function main(argv: string[]): Promise<number> {
     // Option-parsing errors from node:util parseArgs are the user's, not ours.
     const code = (e as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`error: ${(e as Error).message}`);
+      console.error(`error: ${(e as Error).message.split('\n')[0]}`);
       return 2;
     }
-    throw e;
+    // Anything else is a bug of ours: one line, and the stack only when asked for.
+    if (process.env.LLAVA_ST_DEBUG) throw e;
+    console.error(`error: internal error: ${String((e as Error)?.message ?? e).split('\n')[0]} (LLAVA_ST_DEBUG=1 shows the stack; please report it)`);
+    return 70;
   }
 }
 

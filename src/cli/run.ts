@@ -1,35 +1,40 @@
 // `llava-st run`: answer a question about a video or an image; prints the answer as it streams,
 // then its spans and boxes (or one JSON object with --json), and optionally draws them (--viz).
-import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requestGpu } from '../core/device.js';
 import { InputError } from '../core/errors.js';
-import { Assistant, answerRecord, type AnswerResult, type MediaInput } from '../tasks/assistant.js';
+import { Assistant, answerBudget, answerRecord, contextLength, type AnswerResult, type MediaInput } from '../tasks/assistant.js';
+import { buildPrompt } from '../tasks/prompt.js';
 import { taskQuestion, TASK_MODALITY, type Task, type TaskRequest } from '../tasks/task_prompts.js';
 import type { AnswerTask } from '../tasks/coordinates.js';
 import { Progress } from './progress.js';
 import { writeViz } from './viz_output.js';
 import { preferredComputeDType } from '../bench/ceilings.js';
 import { formatProfile } from '../core/profiler.js';
+import { intArg, outputFile, parseCommandArgs } from './args.js';
+import { checkMedia, checkModelDir } from './preflight.js';
 
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models', 'llava-st-synth');
 
 const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | --image FILE)
                     (--task T [--query TEXT] [--box x1,y1,x2,y2] [--span s,e] | --prompt TEXT)
-                    [--json] [--viz OUT.png|OUT.gif] [--max-new-tokens N] [--dtype auto|f32|f16] [--sample]
+                    [--json] [--viz OUT.png|OUT.gif] [--max-new-tokens N] [--dtype auto|f32|f16] [--sample] [--raw-tokens]
   --model DIR        checkpoint folder (config.json, *.safetensors, tokenizer); default: the demo model
   --video FILE       a video; 100 frames are sampled over --split (inclusive frame range, default all)
   --image FILE       a PNG or JPEG image
   --task T           stvg | svg | elc | tvg | rec | reg | tr | dgc, with the reference's wording:
                        tvg --query CAPTION; stvg --query EVENT; svg --span s,e --query TEXT;
-                       elc --span s --box x1,y1,x2,y2; tr --span s,e; rec --query REF; reg --box ...; dgc
-                     spans and boxes are normalized to [0, 1]
+                       elc --span s --box x1,y1,x2,y2 (one time: the start); tr --span s,e;
+                       rec --query REF; reg --box ...; dgc
+                     spans (s < e) and boxes (x1 < x2, y1 < y2) are normalized to [0, 1]
   --prompt TEXT      a free-form question; coordinates inline as <t0.4>, <w0.5>, <h0.6>
   --json             print one JSON object (answer, ids, spans, boxes, timings)
+  --max-new-tokens N at most N answer tokens (default 1024; at most the model's context less the prompt)
   --dtype D          compute dtype; auto (default) picks the faster of f32/f16 on this adapter, measured
   --viz OUT          draw the boxes and the span: .png (image, or a contact sheet) or .gif (video)
+  --raw-tokens       control tokens typed in --prompt/--query (<|im_end|>, <im_patch>, a second <image>)
+                     act as tokens, as in the reference; by default they are read as plain text
 environment: LLAVA_ST_PROFILE=1 prints the GPU time of every kernel at the end (timestamp queries)`;
 
 const TASKS = Object.keys(TASK_MODALITY) as Task[];
@@ -37,36 +42,53 @@ const STRICT: ReadonlySet<string> = new Set<AnswerTask>(['tvg', 'stvg', 'svg', '
 
 function numbers(flag: string, s: string | undefined, n: number): number[] {
   if (s === undefined) throw new InputError(`--${flag} is required for this task`);
-  const v = s.split(',').map((x) => Number(x.trim()));
+  const v = s.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
   if (v.length !== n || v.some((x) => !Number.isFinite(x) || x < 0 || x > 1)) {
-    throw new InputError(`--${flag} ${s}: expected ${n} comma-separated numbers in [0, 1]`);
+    throw new InputError(`--${flag} ${s}: expected ${n === 1 ? 'one number' : `${n} comma-separated numbers`} in [0, 1]`);
   }
   return v;
 }
 
+function span(s: string | undefined): [number, number] {
+  const [a, b] = numbers('span', s, 2) as [number, number];
+  if (!(a < b)) throw new InputError(`--span ${s}: the start must come before the end (s < e)`);
+  return [a, b];
+}
+
+function box(s: string | undefined): [number, number, number, number] {
+  const b = numbers('box', s, 4) as [number, number, number, number];
+  if (!(b[0] < b[2]) || !(b[1] < b[3])) throw new InputError(`--box ${s}: expected x1 < x2 and y1 < y2 (left, top, right, bottom)`);
+  return b;
+}
+
 function required(flag: string, s: string | undefined): string {
-  if (!s) throw new InputError(`--${flag} is required for this task`);
+  if (!s?.trim()) throw new InputError(`--${flag} is required for this task`);
   return s;
 }
 
 export function taskRequest(task: string, v: { query?: string; box?: string; span?: string }): TaskRequest {
   switch (task) {
     case 'rec': return { task, ref: required('query', v.query) };
-    case 'reg': return { task, box: numbers('box', v.box, 4) as [number, number, number, number] };
+    case 'reg': return { task, box: box(v.box) };
     case 'tvg': return { task, caption: required('query', v.query) };
-    case 'tr': return { task, span: numbers('span', v.span, 2) as [number, number] };
+    case 'tr': return { task, span: span(v.span) };
     case 'stvg': return { task, event: required('query', v.query) };
-    case 'svg': return { task, span: numbers('span', v.span, 2) as [number, number], query: required('query', v.query) };
-    case 'elc': return { task, start: numbers('span', v.span, 1)[0]!, box: numbers('box', v.box, 4) as [number, number, number, number] };
+    case 'svg': return { task, span: span(v.span), query: required('query', v.query) };
+    case 'elc': {
+      if (v.span?.includes(',')) throw new InputError(`--span ${v.span}: elc takes one time, the start (e.g. --span 0.3)`);
+      return { task, start: numbers('span', v.span, 1)[0]!, box: box(v.box) };
+    }
     case 'dgc': return { task };
-    default: throw new InputError(`unknown task "${task}" (one of ${TASKS.join(', ')})`);
+    default: throw new InputError(`--task ${task}: unknown task (one of ${TASKS.join(', ')})`);
   }
 }
 
 function parseSplit(s: string | undefined): [number, number] | undefined {
   if (s === undefined) return undefined;
-  const v = s.split(',').map((x) => Number(x.trim()));
-  if (v.length !== 2 || v.some((x) => !Number.isSafeInteger(x) || x < 0)) throw new InputError(`--split ${s}: expected two frame numbers s0,s1`);
+  const v = s.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+  if (v.length !== 2 || v.some((x) => !Number.isSafeInteger(x) || x < 0) || v[0]! > v[1]!) {
+    throw new InputError(`--split ${s}: expected two frame numbers s0,s1 with 0 <= s0 <= s1`);
+  }
   return [v[0]!, v[1]!];
 }
 
@@ -82,6 +104,9 @@ export function formatAnswer(r: AnswerResult): string {
     lines.push(`box   ${at}[${b.normalized.map(fmt).join(', ')}] = [${b.pixels.map((x) => x.toFixed(1)).join(', ')}] px`);
   }
   for (const p of r.grounding.problems) lines.push(`note  ${p.kind} at ${p.at}: ${p.message}`);
+  if (r.media?.rotation) {
+    lines.push(`note  the video carries ${r.media.rotation}° rotation metadata; frames are read unrotated (as the reference's decord does), so boxes are in the stored frame's pixels, not the rotated picture a player shows`);
+  }
   const t = r.timings;
   lines.push(`time  media ${t.mediaMs.toFixed(0)} ms, vision+prefill ${t.prefillMs.toFixed(0)} ms (${r.promptTokens} tokens), ` +
     `decode ${t.decodeMs.toFixed(0)} ms (${t.tokensPerSecond.toFixed(1)} tokens/s)`);
@@ -89,66 +114,80 @@ export function formatAnswer(r: AnswerResult): string {
 }
 
 export async function runMain(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: {
+  const { values } = parseCommandArgs(argv, {
     model: { type: 'string' }, video: { type: 'string' }, image: { type: 'string' }, split: { type: 'string' },
     task: { type: 'string' }, query: { type: 'string' }, box: { type: 'string' }, span: { type: 'string' },
     prompt: { type: 'string' }, json: { type: 'boolean' }, viz: { type: 'string' }, 'max-new-tokens': { type: 'string' },
-    dtype: { type: 'string' }, sample: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  } });
+    dtype: { type: 'string' }, sample: { type: 'boolean' }, 'raw-tokens': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) { console.log(HELP); return 0; }
-  const modelDir = values.model ?? DEFAULT_MODEL;
-  if (!existsSync(join(modelDir, 'config.json'))) throw new InputError(`--model ${modelDir}: no config.json there (a LLaVA-ST checkpoint folder is needed)`);
+
+  // 1. The arguments alone.
   if (values.video && values.image) throw new InputError('give either --video or --image, not both');
   if (!!values.task === !!values.prompt) throw new InputError('give either --task (with its arguments) or --prompt');
   if (values.split && !values.video) throw new InputError('--split applies to --video only');
-  const maxNew = values['max-new-tokens'] !== undefined ? Number(values['max-new-tokens']) : 1024;
-  if (!Number.isSafeInteger(maxNew) || maxNew < 1) throw new InputError(`--max-new-tokens ${values['max-new-tokens']}: expected a positive integer`);
   const dtypeArg = values.dtype ?? 'auto';
   if (dtypeArg !== 'f32' && dtypeArg !== 'f16' && dtypeArg !== 'auto') throw new InputError(`--dtype ${dtypeArg}: expected f32, f16 or auto`);
-
   let question: string;
   let task: Task | undefined;
   if (values.task) {
-    task = values.task as Task;
     const req = taskRequest(values.task, values);
+    task = req.task;
     question = taskQuestion(req);
     const want = TASK_MODALITY[task];
     const have = values.video ? 'video' : values.image ? 'image' : 'none';
     if (want !== have) throw new InputError(`--task ${task} works on ${want === 'video' ? 'a --video' : 'an --image'}`);
   } else {
     question = values.prompt!;
+    if (!question.trim()) throw new InputError('--prompt is empty');
   }
   const media: MediaInput | undefined = values.video
     ? { kind: 'video', path: values.video, ...(values.split ? { split: parseSplit(values.split)! } : {}) }
     : values.image ? { kind: 'image', path: values.image } : undefined;
   if (values.viz && !media) throw new InputError('--viz needs --video or --image');
 
+  // 2. The files, before the device starts (seconds to minutes), cheapest first.
+  if (values.viz) await outputFile('viz', values.viz, ['.png', '.gif']);
+  if (media) await checkMedia(media);
+  const modelDir = values.model ?? DEFAULT_MODEL;
+  const { config, tokenizer } = await checkModelDir(modelDir);
+  const context = contextLength(config);
+  const maxNewArg = values['max-new-tokens'] === undefined ? 1024
+    : intArg('max-new-tokens', values['max-new-tokens'], 1, context, `this model's context is ${context} tokens, prompt included`);
+  const rawTokens = values['raw-tokens'] ?? false;
+  const promptTokens = buildPrompt(tokenizer, question, { modality: media?.kind ?? 'text', rawTokens }).ids.length;
+  const maxNew = Math.min(maxNewArg, answerBudget(promptTokens, config, values.task ? '--query' : '--prompt'));
+
+  // 3. The device and the model.
   const gpu = await requestGpu();
-  if (dtypeArg === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
-  const dtype = dtypeArg === 'auto' ? await preferredComputeDType(gpu) : dtypeArg;
-  const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile() : undefined;
-  const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };
   try {
-    const assistant = await Assistant.load(gpu, modelDir, { dtype, onProgress: (s, d, t) => { if (s === 'weights') bars.weights.update(d, t); } });
+    if (dtypeArg === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
+    const dtype = dtypeArg === 'auto' ? await preferredComputeDType(gpu) : dtypeArg;
+    const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile() : undefined;
+    const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };
+    const assistant = await Assistant.load(gpu, modelDir, { dtype, tokenizer, onProgress: (s, d, t) => { if (s === 'weights') bars.weights.update(d, t); } });
     bars.weights.done();
     try {
       const stream = !values.json;
       const r = await assistant.ask({
         question, ...(media ? { media } : {}), ...(task && STRICT.has(task) ? { task: task as AnswerTask } : {}),
-        maxNewTokens: maxNew, ...(values.sample ? { sampling: true } : {}),
+        maxNewTokens: maxNew, ...(values.sample ? { sampling: true } : {}), ...(rawTokens ? { rawTokens } : {}),
         ...(stream ? { onText: (d: string) => process.stdout.write(d) } : {}),
         onProgress: (s, d, t) => { if (s === 'frames') bars.frames.update(d, t); if (s === 'generate' && !stream) bars.generate.update(d, t); },
       });
       bars.frames.done(); bars.generate.done();
-      if (values.viz) await writeViz(values.viz, r);
+      // The answer is printed even when the picture cannot be written; that error comes after it.
+      const vizError = values.viz ? await writeViz(values.viz, r).then(() => undefined, (e: unknown) => e) : undefined;
+      const viz = values.viz && vizError === undefined ? values.viz : undefined;
       if (values.json) {
-        console.log(JSON.stringify({ ...answerRecord(r, { task, model: modelDir, dtype }), ...(values.viz ? { viz: values.viz } : {}) }, null, 2));
+        console.log(JSON.stringify({ ...answerRecord(r, { task, model: modelDir, dtype }), ...(viz ? { viz } : {}) }, null, 2));
       } else {
         process.stdout.write('\n');
         console.log(formatAnswer(r));
-        if (values.viz) console.log(`viz   ${values.viz}`);
+        if (viz) console.log(`viz   ${viz}`);
       }
       if (profiler) console.error(`\nGPU time by kernel (LLAVA_ST_PROFILE; one pass per dispatch, so slower overall):\n${formatProfile(await profiler.report())}`);
+      if (vizError !== undefined) throw vizError;
       return 0;
     } finally {
       assistant.dispose();

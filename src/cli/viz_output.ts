@@ -1,8 +1,9 @@
 // Writes the picture of an answer for `run --viz`: the image with its boxes (PNG), or the sampled
 // video frames with per-frame boxes and the span as a timeline (GIF, or a PNG contact sheet).
-import { writeFile, rename } from 'node:fs/promises';
+import { writeFile, rename, unlink } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InputError } from '../core/errors.js';
+import { why } from './args.js';
 import { decodeImage } from '../io/image.js';
 import { probeVideo, decodeSelectedFrames } from '../io/video.js';
 import { resizeBicubic } from '../io/resize.js';
@@ -45,8 +46,13 @@ export async function writeViz(out: string, r: AnswerResult): Promise<void> {
     }
     bytes = ext === '.gif' ? renderGif(frames, spanNorm) : renderPng(frames, spanNorm);
   }
-  // Nothing half-written: write next to the target, then rename.
+  // Nothing half-written: write next to the target, then rename; a failure removes the temporary file.
   const tmp = `${out}.tmp-${process.pid}`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, out);
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, out);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw new InputError(`--viz ${out}: cannot write the picture (${why(e)})`, { cause: e });
+  }
 }

@@ -56,7 +56,7 @@ const FILE_NAMES = {
   addedTokens: 'added_tokens.json',
   llavaStAddedTokens: 'llava_st_added_tokens.json',
 } as const satisfies Record<Exclude<keyof TokenizerFiles, 'names'>, string>;
-type FileKey = keyof typeof FILE_NAMES;
+export type FileKey = keyof typeof FILE_NAMES;
 
 const isRecord = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -69,6 +69,7 @@ export class Qwen2Tokenizer {
   readonly addedTokens: readonly AddedTokenEntry[];
   private readonly inner: Tokenizer;
   private readonly addedByContent: ReadonlyMap<string, number>;
+  private addedPattern: RegExp | undefined;
 
   private constructor(inner: Tokenizer, added: AddedTokenEntry[], bpeSize: number) {
     this.inner = inner;
@@ -77,22 +78,32 @@ export class Qwen2Tokenizer {
     this.size = Math.max(bpeSize, ...added.map((t) => t.id + 1));
   }
 
-  /** Reads a checkpoint or tokenizer directory (Node only): 0.6-0.9 s on an idle 2-core machine. */
+  /**
+   * Reads a checkpoint or tokenizer directory (Node only). Building the BPE tables from vocab.json
+   * and merges.txt takes about a second; they are cached (node:v8 serialization, keyed by a hash of
+   * every tokenizer file) in $LLAVA_ST_CACHE_DIR, else $XDG_CACHE_HOME/llava-st-webgpu, else
+   * ~/.cache/llava-st-webgpu, and read back in a third of the time. LLAVA_ST_CACHE_DIR= (empty) turns it off.
+   */
   static async fromDirectory(dir: string): Promise<Qwen2Tokenizer> {
     const { stat } = await import('node:fs/promises');
     const { DirSource } = await import('../core/dir_source.js');
+    const { tablesCache } = await import('./tokenizer_cache.js');
     const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
     if (!isDir) throw new TokenizerError(`tokenizer directory ${dir} does not exist or is not a directory`);
     const source = new DirSource(dir);
     try {
-      return await Qwen2Tokenizer.fromSource(source);
+      return await Qwen2Tokenizer.fromSource(source, tablesCache);
     } finally {
       await source.close();
     }
   }
 
-  /** Reads the tokenizer files of a model source: a folder, a URL, files dropped in a page. */
-  static async fromSource(source: ModelSource): Promise<Qwen2Tokenizer> {
+  /**
+   * Reads the tokenizer files of a model source: a folder, a URL, files dropped in a page.
+   * `cacheFor` (Node: io/tokenizer_cache) keeps built BPE tables between runs.
+   */
+  static async fromSource(source: ModelSource, cacheFor?: (texts: Partial<Record<FileKey, string>>) => TablesCache | undefined): Promise<Qwen2Tokenizer> {
+    const texts: Partial<Record<FileKey, string>> = {};
     const files: TokenizerFiles = { names: {} };
     for (const key of Object.keys(FILE_NAMES) as FileKey[]) {
       const path = source.where(FILE_NAMES[key]);
@@ -103,26 +114,35 @@ export class Qwen2Tokenizer {
         throw new TokenizerError(`${path}: unreadable (${err instanceof SourceError ? err.reason : (err as Error).message})`, { cause: err });
       }
       if (text === undefined) continue; // optional unless required below
+      texts[key] = text;
       files.names![key] = path;
-      if (key === 'merges') { files.merges = text; continue; }
-      try {
-        files[key] = JSON.parse(text);
-      } catch (err) {
-        throw new TokenizerError(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
-      }
     }
-    if (files.tokenizerJson === undefined) {
+    if (texts.tokenizerJson === undefined) {
       for (const key of ['vocab', 'merges'] as const) {
-        if (files[key] === undefined) {
+        if (texts[key] === undefined) {
           throw new TokenizerError(`${source.where(FILE_NAMES[key])}: missing (a tokenizer directory needs tokenizer.json, or vocab.json and merges.txt)`);
         }
       }
     }
-    return Qwen2Tokenizer.fromFiles(files);
+    const cache = texts.tokenizerJson === undefined ? cacheFor?.(texts) : undefined;
+    const tables = await cache?.read();
+    for (const key of Object.keys(texts) as FileKey[]) {
+      const text = texts[key]!;
+      if (key === 'merges') { if (!tables) files.merges = text; continue; }
+      if (key === 'vocab' && tables) continue;
+      try {
+        files[key] = JSON.parse(text);
+      } catch (err) {
+        throw new TokenizerError(`${files.names![key]}: not valid JSON (${(err as Error).message})`, { cause: err });
+      }
+    }
+    const tokenizer = Qwen2Tokenizer.fromFiles(files, tables);
+    if (cache && !tables) await cache.write(tokenizer.bpeTables());
+    return tokenizer;
   }
 
   /** Builds the tokenizer from files already in memory (works in a browser too). */
-  static fromFiles(files: TokenizerFiles): Qwen2Tokenizer {
+  static fromFiles(files: TokenizerFiles, tables?: BpeTables): Qwen2Tokenizer {
     const name = (key: FileKey): string => files.names?.[key] ?? FILE_NAMES[key];
     const added = collectAddedTokens(files, name);
     let json: Record<string, unknown>;
@@ -137,6 +157,9 @@ export class Qwen2Tokenizer {
       }
       bpeSize = checkVocab(model['vocab'], name('tokenizerJson'), added);
       json = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...files.tokenizerJson };
+    } else if (tables) {
+      bpeSize = tables.bpeSize;
+      json = qwen2TokenizerJson({}, []);
     } else {
       if (files.vocab === undefined) throw new TokenizerError(`${name('vocab')}: missing`);
       if (files.merges === undefined) throw new TokenizerError(`${name('merges')}: missing`);
@@ -158,13 +181,57 @@ export class Qwen2Tokenizer {
     } catch (err) {
       throw new TokenizerError(`${files.tokenizerJson !== undefined ? name('tokenizerJson') : name('vocab')}: ${(err as Error).message}`, { cause: err });
     }
+    if (tables) installTables(inner, tables);
     return new Qwen2Tokenizer(inner, added, bpeSize);
   }
 
-  /** Token ids of `text`: added tokens split out first, no BOS/EOS. */
+  /** The built BPE tables, for the cache; undefined if tokenizers.js keeps them some other way. */
+  bpeTables(): BpeTables | undefined {
+    const model = this.inner.model as unknown as Partial<Omit<BpeTables, 'bpeSize'>> | null;
+    if (!(model?.tokens_to_ids instanceof Map) || !Array.isArray(model.vocab) || !(model.bpe_ranks instanceof Map)) return undefined;
+    return { tokens_to_ids: model.tokens_to_ids, vocab: model.vocab, bpe_ranks: model.bpe_ranks, bpeSize: this.size };
+  }
+
+  /** Token ids of `text`: added tokens split out first, no BOS/EOS (the reference's behaviour). */
   encode(text: string): number[] {
     if (text.length === 0) return [];
     return this.inner.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /**
+   * Token ids of `text` read as plain text: the spelling of an added token ("<|im_end|>") is
+   * BPE-encoded like any other text, never turned into that token. Text without added tokens
+   * gets the same ids as encode().
+   */
+  encodePlain(text: string): number[] {
+    const { normalizer, pre_tokenizer: preTokenizer, model } = this.inner;
+    if (text.length === 0 || !model) return [];
+    const normalized = normalizer ? normalizer(text) : text;
+    const words = preTokenizer ? preTokenizer(normalized) : [normalized];
+    return (model(words) as string[]).map((t) => {
+      const id = model.tokens_to_ids.get(t);
+      if (id === undefined) throw new TokenizerError(`encodePlain: BPE produced ${JSON.stringify(t)}, which is not in the vocabulary`);
+      return id;
+    });
+  }
+
+  /** `text` cut at its added tokens, as encode() cuts it: text runs, and added tokens as ids. */
+  splitAddedTokens(text: string): (string | number)[] {
+    const out: (string | number)[] = [];
+    let last = 0;
+    for (const m of text.matchAll(this.addedTokenPattern)) {
+      if (m.index > last) out.push(text.slice(last, m.index));
+      out.push(this.addedByContent.get(m[0])!);
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) out.push(text.slice(last));
+    return out;
+  }
+
+  /** Matches any added token, longest first at each position (as the library's trie does). */
+  get addedTokenPattern(): RegExp {
+    this.addedPattern ??= alternation(this.addedTokens.map((t) => t.content));
+    return this.addedPattern;
   }
 
   /** The text of `ids`, added tokens kept verbatim; invalid UTF-8 becomes U+FFFD. */
@@ -194,6 +261,40 @@ export class Qwen2Tokenizer {
     if (id === undefined) throw new TokenizerError(`tokenizer has no added token ${token}`);
     return id;
   }
+}
+
+/** A global regex matching any of `words` literally, the longest first where several start at one place. */
+export function alternation(words: readonly string[]): RegExp {
+  const escaped = [...words].sort((a, b) => b.length - a.length).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(escaped.length > 0 ? escaped.join('|') : '(?!)', 'gu');
+}
+
+/**
+ * tokenizers.js's BPE model state after construction (its field names): token -> id and id -> token
+ * (added tokens included), and merge ranks keyed by JSON.stringify([left, right]).
+ */
+/** Where built BPE tables are kept between runs (Node: io/tokenizer_cache). */
+export interface TablesCache {
+  read(): Promise<BpeTables | undefined>;
+  write(tables?: BpeTables): Promise<void>;
+}
+
+export interface BpeTables {
+  tokens_to_ids: Map<string, number>;
+  vocab: string[];
+  bpe_ranks: Map<string, number>;
+  bpeSize: number;
+}
+
+/** Puts cached tables into a model built with an empty vocabulary, where tokenizers.js keeps them. */
+function installTables(inner: Tokenizer, tables: BpeTables): void {
+  const model = inner.model as unknown as Record<string, unknown> | null;
+  if (!(model?.['bpe_ranks'] instanceof Map) || !(model['tokens_to_ids'] instanceof Map)) {
+    throw new TokenizerError('tokenizer cache: this tokenizers.js keeps its BPE tables differently; delete the cache');
+  }
+  model['tokens_to_ids'] = tables.tokens_to_ids;
+  model['vocab'] = tables.vocab;
+  model['bpe_ranks'] = tables.bpe_ranks;
 }
 
 // ---- building the in-memory tokenizer.json ------------------------------------------------

@@ -5,7 +5,8 @@
 // Pixels: the reference decoded with decord (FFmpeg, RGB24). We use ffmpeg's default swscale
 // conversion to rgb24, which reproduces the synthetic model's reference decode byte for byte
 // (samples.json sha256); other decoders or builds may differ by ±1 LSB, mostly at chroma edges.
-// Like decord, rotation metadata is ignored (-noautorotate) and frames are indexed in decode order.
+// Like decord, rotation metadata is ignored (-noautorotate: boxes are in the decoded frame's pixels,
+// VideoInfo.rotation says how players turn it) and frame n is the decoder's n-th output frame.
 
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
@@ -21,6 +22,11 @@ export interface VideoInfo {
   frameCount: number;
   /** Average frame rate (0 when the container gives none). */
   fps: number;
+  /**
+   * Degrees the container asks players to rotate the picture by (display matrix or `rotate` tag),
+   * 0, 90, 180 or 270. Frames are decoded unrotated, as decord decodes them: boxes are in those pixels.
+   */
+  rotation: number;
 }
 
 export interface SampleVideoOptions {
@@ -38,6 +44,11 @@ export interface SampledVideo extends VideoInfo {
   /** [n, 3, S, S] normalised pixel values. */
   frames: Float32Array;
   frameIndices: number[];
+  /**
+   * Seconds of each sampled frame from the first frame: its own presentation time (so right for
+   * variable-frame-rate video too), or index / fps where the container has no timestamps.
+   */
+  frameTimes?: number[];
 }
 
 interface ProcessResult { code: number | null; stdout: string; stderr: string }
@@ -59,8 +70,9 @@ function inputUrl(path: string): string {
   return `file:${path}`;
 }
 
+/** The first line of a tool's stderr, without FFmpeg's "[component @ 0x…]" prefix. */
 function firstLine(s: string): string {
-  return s.trim().split('\n')[0] ?? '';
+  return (s.trim().split('\n')[0] ?? '').replace(/^\[[^\]]* @ 0x[0-9a-f]+\]\s*/, '');
 }
 
 async function checkFile(path: string): Promise<void> {
@@ -91,7 +103,7 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
   await checkFile(path);
   const r = await runTool('ffprobe', [
     '-v', 'error', '-select_streams', 'v:0', '-count_packets',
-    '-show_entries', 'stream=width,height,nb_frames,nb_read_packets,avg_frame_rate,r_frame_rate:format=format_name',
+    '-show_entries', 'stream=width,height,nb_frames,nb_read_packets,avg_frame_rate,r_frame_rate:stream_tags=rotate:stream_side_data=rotation:format=format_name',
     '-of', 'json', '-i', inputUrl(path),
   ], path);
   if (r.code !== 0) throw new InputError(`${path}: not a readable video (ffprobe: ${firstLine(r.stderr)})`);
@@ -102,12 +114,42 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
   const fmt = j.format?.format_name ?? '';
   if (fmt === 'image2' || fmt.endsWith('_pipe')) throw new InputError(`${path}: a still image (${fmt}), not a video`);
   const nbFrames = Number(s.nb_frames ?? 0);
-  const frameCount = Number.isInteger(nbFrames) && nbFrames > 0 ? nbFrames : Number(s.nb_read_packets ?? 0);
+  const nbRead = Number(s.nb_read_packets ?? 0);
+  if (Number.isInteger(nbFrames) && nbFrames > 0 && nbRead < nbFrames) {
+    const detail = firstLine(r.stderr);
+    throw new InputError(`${path}: truncated video: the container lists ${nbFrames} frames, the file holds ${nbRead}${detail ? ` (ffprobe: ${detail})` : ''}`);
+  }
+  const frameCount = Number.isInteger(nbFrames) && nbFrames > 0 ? nbFrames : nbRead;
   const width = Number(s.width), height = Number(s.height);
   if (!(width > 0 && height > 0)) throw new InputError(`${path}: video stream has no frame size`);
   if (!(frameCount > 0)) throw new InputError(`${path}: video has zero frames`);
   const fps = parseRate(s.avg_frame_rate) || parseRate(s.r_frame_rate);
-  return { width, height, frameCount, fps };
+  return { width, height, frameCount, fps, rotation: rotationOf(s) };
+}
+
+/** The display rotation of a probed stream, in [0, 360): side data first, then the legacy tag. */
+function rotationOf(stream: Record<string, unknown>): number {
+  const side = (stream.side_data_list as { rotation?: unknown }[] | undefined)?.find((d) => d.rotation !== undefined)?.rotation;
+  const tag = (stream.tags as { rotate?: unknown } | undefined)?.rotate;
+  const deg = Number(side ?? tag ?? 0);
+  return Number.isFinite(deg) ? ((Math.round(deg) % 360) + 360) % 360 : 0;
+}
+
+/**
+ * Presentation time of every frame of the first video stream, in seconds from the first frame, in
+ * presentation order (frame n of the decoder is entry n). Demuxes only (packet timestamps, sorted:
+ * packets come in decode order). Undefined when some packet has no timestamp.
+ */
+export async function presentationTimes(path: string): Promise<number[] | undefined> {
+  const r = await runTool('ffprobe', [
+    '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', '-i', inputUrl(path),
+  ], path);
+  if (r.code !== 0) throw new InputError(`${path}: not a readable video (ffprobe: ${firstLine(r.stderr)})`);
+  const times = r.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => Number(l.split(',')[0]));
+  if (times.length === 0 || times.some((t) => !Number.isFinite(t))) return undefined;
+  times.sort((a, b) => a - b);
+  const first = times[0]!;
+  return times.map((t) => t - first);
 }
 
 /** ffmpeg `select` expression for sorted distinct frame numbers, as runs: between(n,a,b)+eq(n,c)+… */
@@ -186,5 +228,10 @@ export async function sampleVideo(path: string, opts: SampleVideoOptions): Promi
   const info = await probeVideo(path);
   const out = new SampledFrames(checkSplit(path, info.frameCount, opts.split), size, n, path);
   await decodeSelectedFrames(path, info, out.wanted, (idx, rgb) => onProgress?.(out.put(idx, rgb), n));
-  return { frames: out.frames, frameIndices: out.frameIndices, ...info };
+  const frameIndices = out.frameIndices;
+  const times = await presentationTimes(path);
+  const frameTimes = times && times.length >= info.frameCount
+    ? frameIndices.map((i) => times[i]!)
+    : info.fps > 0 ? frameIndices.map((i) => i / info.fps) : undefined;
+  return { frames: out.frames, frameIndices, ...(frameTimes ? { frameTimes } : {}), ...info };
 }

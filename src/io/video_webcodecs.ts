@@ -47,7 +47,9 @@ export async function sampleVideoWebCodecs(file: Blob, name: string, opts: WebVi
     const gops: Gop[] = [];
     let count = 0;
     let firstTs = Infinity, endTs = -Infinity;
+    const stamps: number[] = []; // packet timestamps, in decode order
     for await (const p of sink.packets(undefined, undefined, { metadataOnly: true })) {
+      stamps.push(p.timestamp);
       if (p.type === 'key' || gops.length === 0) gops.push({ first: count, packets: [] });
       gops[gops.length - 1]!.packets.push(p);
       firstTs = Math.min(firstTs, p.timestamp);
@@ -108,7 +110,11 @@ export async function sampleVideoWebCodecs(file: Blob, name: string, opts: WebVi
       for (const f of pending) f.close();
       if (decoder.state !== 'closed') decoder.close();
     }
-    return { frames: out.frames, frameIndices: out.frameIndices, width, height, frameCount: count, fps };
+    // Each sampled frame's own presentation time, as the ffprobe path reports it (right for VFR video).
+    stamps.sort((a, b) => a - b);
+    const frameTimes = out.frameIndices.map((i) => stamps[i]! - stamps[0]!);
+    const rotation = await track.getRotation();
+    return { frames: out.frames, frameIndices: out.frameIndices, frameTimes, width, height, frameCount: count, fps, rotation };
   } finally {
     input.dispose();
   }

@@ -12,6 +12,8 @@ import { toPixelValues } from '../io/pixels.js';
 import { Qwen2Tokenizer } from '../io/tokenizer.js';
 import { LlavaSt, type Media } from '../model/llava_st.js';
 import type { ComputeDType } from '../nn/weights.js';
+import type { LlavaStConfig } from '../model/config.js';
+import { ROPE_MAX_POSITION } from '../ops/rope.js';
 import { buildPrompt, type Variables } from './prompt.js';
 import { extractGrounding, type Grounding, type MediaGeometry } from './grounding.js';
 import type { AnswerTask } from './coordinates.js';
@@ -43,6 +45,8 @@ export interface AskOptions {
   onProgress?: ProgressFn;
   /** Sample with generation_config.json's knobs instead of greedy decoding. */
   sampling?: boolean;
+  /** Let control tokens typed in the question act as tokens (the reference's behaviour); default: text. */
+  rawTokens?: boolean;
 }
 
 export interface Timings {
@@ -64,8 +68,21 @@ export interface AnswerResult {
   ids: number[];
   stopped: 'eos' | 'length';
   grounding: Grounding;
-  media?: MediaGeometry & { kind: 'video' | 'image'; path: string; frameCount?: number; split?: [number, number] };
+  /** `rotation`: degrees players turn the video by; boxes are in the decoded (unturned) frame's pixels. */
+  media?: MediaGeometry & { kind: 'video' | 'image'; path: string; frameCount?: number; split?: [number, number]; rotation?: number };
   timings: Timings;
+}
+
+/** Positions a prompt and its answer may take: max_position_embeddings, within what the RoPE kernel covers. */
+export function contextLength(config: LlavaStConfig): number {
+  return Math.min(config.text.max_position_embeddings, ROPE_MAX_POSITION);
+}
+
+/** How many answer tokens fit after a prompt of `n` ids; an InputError when the prompt alone is too long. */
+export function answerBudget(n: number, config: LlavaStConfig, source = 'the question'): number {
+  const limit = contextLength(config);
+  if (n >= limit) throw new InputError(`${source}: the prompt is ${n} tokens; this model takes at most ${limit}, answer included: shorten it`);
+  return limit - n;
 }
 
 interface LoadedMedia { media: Media; geometry: NonNullable<AnswerResult['media']>; image?: RGBImage }
@@ -77,8 +94,12 @@ export class Assistant {
    * Loads the model (weights streamed to the GPU) and the tokenizer from a checkpoint: a folder
    * path (Node) or a model source (a URL, files dropped in a page).
    */
-  static async load(gpu: Gpu, from: string | ModelSource, opts: { dtype?: ComputeDType; onProgress?: ProgressFn } = {}): Promise<Assistant> {
-    const tokenizer = typeof from === 'string' ? await Qwen2Tokenizer.fromDirectory(from) : await Qwen2Tokenizer.fromSource(from);
+  static async load(
+    gpu: Gpu, from: string | ModelSource,
+    opts: { dtype?: ComputeDType; onProgress?: ProgressFn; tokenizer?: Qwen2Tokenizer } = {},
+  ): Promise<Assistant> {
+    const tokenizer = opts.tokenizer
+      ?? (typeof from === 'string' ? await Qwen2Tokenizer.fromDirectory(from) : await Qwen2Tokenizer.fromSource(from));
     let loaded = 0;
     const model = await LlavaSt.load(gpu, from, {
       ...(opts.dtype ? { dtype: opts.dtype } : {}),
@@ -108,20 +129,21 @@ export class Assistant {
     return {
       media: { kind: 'video', pixels: v.frames, shape: [n, 3, S, S] },
       geometry: { kind: 'video', path: input.path, width: v.width, height: v.height, fps: v.fps, frameCount: v.frameCount,
-        frameIndices: v.frameIndices, split: input.split ?? [0, v.frameCount - 1] },
+        frameIndices: v.frameIndices, ...(v.frameTimes ? { frameTimes: v.frameTimes } : {}), rotation: v.rotation,
+        split: input.split ?? [0, v.frameCount - 1] },
     };
   }
 
   async ask(opts: AskOptions): Promise<AnswerResult> {
     if (!opts.question.trim()) throw new InputError('the question is empty');
     const t0 = performance.now();
+    const prompt = buildPrompt(this.tokenizer, opts.question, { modality: opts.media?.kind ?? 'text', ...(opts.rawTokens ? { rawTokens: true } : {}) });
+    const maxNew = Math.min(opts.maxNewTokens ?? 1024, answerBudget(prompt.ids.length, this.model.config));
     const loaded = opts.media ? await this.loadMedia(opts.media, opts.onProgress) : undefined;
-    const prompt = buildPrompt(this.tokenizer, opts.question, { modality: opts.media?.kind ?? 'text' });
     const t1 = performance.now();
     opts.onProgress?.('prefill', 0, 1);
     let tFirst = 0;
     let shown = '';
-    const maxNew = opts.maxNewTokens ?? 1024;
     const eos = new Set(this.model.config.generation.eos_token_id);
     const ids: number[] = [];
     const result = await this.model.generate(
@@ -161,6 +183,7 @@ export class Assistant {
       },
     };
   }
+
 
   dispose(): void {
     this.model.dispose();

@@ -10,6 +10,8 @@ export interface MediaGeometry {
   height: number;
   /** Video only: the original frame id of each sampled frame (bin k = sampled frame k). */
   frameIndices?: readonly number[];
+  /** Video only: seconds of each sampled frame (its presentation time); else frame / fps is used. */
+  frameTimes?: readonly number[];
   fps?: number;
 }
 
@@ -47,7 +49,8 @@ function time(bin: number, g?: MediaGeometry): GroundedTime {
   const frames = g?.frameIndices;
   if (frames && frames.length === NUM_BINS && bin < NUM_BINS) {
     t.frame = frames[bin]!;
-    if (g.fps && g.fps > 0) t.seconds = t.frame / g.fps;
+    const seconds = g.frameTimes?.[bin] ?? (g.fps && g.fps > 0 ? t.frame / g.fps : undefined);
+    if (seconds !== undefined) t.seconds = seconds;
   }
   return t;
 }

@@ -19,7 +19,7 @@
 // 900 (fast, <vid_start>..<vid_end>) + 1620 (slow, <slow_vid_start>..<slow_vid_end>).
 
 import { InputError } from '../core/errors.js';
-import type { Qwen2Tokenizer } from '../io/tokenizer.js';
+import { alternation, type Qwen2Tokenizer } from '../io/tokenizer.js';
 import { PY_SPACE, pyFloat, pyRoundDigits } from '../io/python.js';
 import { PLACEHOLDERS, emptyVariables, type CoordinateWord, type Variables } from '../model/coordinate_vocab.js';
 
@@ -55,6 +55,13 @@ export interface PromptOptions {
   syntax?: CoordinateSyntax;
   systemMessage?: string;
   media?: MediaLayout;
+  /**
+   * false (default): what the turns spell stays text. An added token typed in them
+   * ("<|im_end|>", "<im_patch>", "<TEMP-042>") is encoded as plain text, and only the first media
+   * tag of the prompt's modality becomes the media block. true: the reference's behaviour, where
+   * any such spelling becomes the control token (a forged turn, a media block with no features).
+   */
+  rawTokens?: boolean;
 }
 
 // ---- Python string semantics the reference relies on --------------------------------------
@@ -159,6 +166,67 @@ export function expandMedia(value: string, media: MediaLayout = LLAVA_ST_MEDIA):
   return value;
 }
 
+// ---- user text stays text -----------------------------------------------------------------
+//
+// The reference tokenizes each formatted turn as one string, splitting out added tokens, so
+// typed control tokens become control tokens. To keep them text, each is swapped for a
+// private-use sentinel before formatting (steps 1-3 never touch it), and put back after the
+// turn is cut at the added tokens the pipeline inserted; that text is then BPE-encoded as plain
+// text. A turn with nothing to protect is encoded exactly as the reference encodes it.
+
+const SENTINEL = '\uE000';
+/** The placeholders step 2 reads (`<TEMP-INPUT0.4>`, or refuses bare): markup, not protected. */
+const PLACEHOLDER_KEYS = new Set<string>(PLACEHOLDERS.map((p) => p.token));
+const protectPatterns = new WeakMap<Qwen2Tokenizer, RegExp>();
+
+/** Added tokens, both media tags and the sentinel itself: every spelling a turn must not smuggle. */
+function protectPattern(tokenizer: Qwen2Tokenizer): RegExp {
+  let re = protectPatterns.get(tokenizer);
+  if (!re) {
+    const words = tokenizer.addedTokens.map((t) => t.content).filter((c) => !PLACEHOLDER_KEYS.has(c));
+    re = alternation([...words, IMAGE_TAG, VIDEO_TAG, SENTINEL]);
+    protectPatterns.set(tokenizer, re);
+  }
+  return re;
+}
+
+/**
+ * Swaps each protected spelling in `turns` for the sentinel, in order, except the first media tag
+ * of `keepTag` (the one the reference moves to the front). Returns the turns and the spellings.
+ */
+function protectTurns(
+  tokenizer: Qwen2Tokenizer, turns: readonly ChatTurn[], keepTag: string | undefined,
+): { turns: ChatTurn[]; literals: string[][] } {
+  let tagKept = false;
+  const literals: string[][] = [];
+  const out = turns.map((t) => {
+    const mine: string[] = [];
+    literals.push(mine);
+    const content = t.content.replace(protectPattern(tokenizer), (m) => {
+      if (m === keepTag && !tagKept) { tagKept = true; return m; }
+      mine.push(m);
+      return SENTINEL;
+    });
+    return { role: t.role, content };
+  });
+  return { turns: out, literals };
+}
+
+/** A formatted turn's ids: the pipeline's added tokens as tokens, the rest (spellings put back) as plain text. */
+function encodeProtected(tokenizer: Qwen2Tokenizer, content: string, literals: readonly string[]): { ids: number[]; text: string } {
+  if (literals.length === 0) return { ids: tokenizer.encode(content), text: content };
+  let k = 0;
+  const ids: number[] = [];
+  let text = '';
+  for (const part of tokenizer.splitAddedTokens(content)) {
+    if (typeof part === 'number') { ids.push(part); text += tokenizer.decode([part]); continue; }
+    const plain = part.replaceAll(SENTINEL, () => literals[k++]!);
+    ids.push(...tokenizer.encodePlain(plain));
+    text += plain;
+  }
+  return { ids, text };
+}
+
 // ---- the whole prompt ---------------------------------------------------------------------
 
 /** Turns after steps 1–3, plus their values. */
@@ -201,9 +269,13 @@ export function buildConversationPrompt(
   });
   const modality = opts.modality ?? 'text';
   const tag = modality === 'image' ? IMAGE_TAG : VIDEO_TAG;
-  const tagged = modality === 'text' || turns.some((t) => t.content.includes(tag))
-    ? turns
-    : [{ role: 'user' as const, content: withMediaTag(turns[0]!.content, modality) }, ...turns.slice(1)];
+  const protectedTurns = opts.rawTokens
+    ? { turns, literals: turns.map(() => []) }
+    : protectTurns(tokenizer, turns, modality === 'text' ? undefined : tag);
+  const asked = protectedTurns.turns;
+  const tagged = modality === 'text' || asked.some((t) => t.content.includes(tag))
+    ? asked
+    : [{ role: 'user' as const, content: withMediaTag(asked[0]!.content, modality) }, ...asked.slice(1)];
   const { turns: formatted, variables } = formatConversation(tagged, opts);
   if (modality !== 'text') {
     for (const token of modality === 'image' ? ['<im_start>', '<im_patch>', '<im_end>'] : ['<vid_start>', '<vid_patch>', '<vid_end>', '<slow_vid_start>', '<slow_vid_end>']) {
@@ -216,16 +288,21 @@ export function buildConversationPrompt(
   const ids: number[] = [];
   let text = '';
   // One piece: tokenized on its own, as preprocess_qwen does. A number is an id taken as is.
-  const piece = (p: string | number): void => {
+  const piece = (p: string | number, literals: readonly string[] = []): void => {
     if (typeof p === 'number') { ids.push(p); text += tokenizer.decode([p]); return; }
-    ids.push(...tokenizer.encode(p));
-    text += p;
+    const encoded = encodeProtected(tokenizer, p, literals);
+    ids.push(...encoded.ids);
+    text += encoded.text;
   };
   const roleHeader = (role: Role): string => (role === 'user' ? '<|im_start|>user' : '<|im_start|>assistant');
 
-  [imStart, 'system', '\n', opts.systemMessage ?? DEFAULT_SYSTEM_MESSAGE, imEnd, '\n'].forEach(piece);
-  for (const t of formatted) [roleHeader(t.role), '\n', t.content, imEnd, '\n'].forEach(piece);
-  [roleHeader('assistant'), '\n'].forEach(piece);
+  [imStart, 'system', '\n', opts.systemMessage ?? DEFAULT_SYSTEM_MESSAGE, imEnd, '\n'].forEach((p) => piece(p));
+  formatted.forEach((t, i) => {
+    [roleHeader(t.role), '\n'].forEach((p) => piece(p));
+    piece(t.content, protectedTurns.literals[i]);
+    [imEnd, '\n'].forEach((p) => piece(p));
+  });
+  [roleHeader('assistant'), '\n'].forEach((p) => piece(p));
   return { ids, variables, text };
 }
 

@@ -54,7 +54,7 @@ const base = ['--model', MODEL, '--set', SET];
 test('bad input: one error line, non-zero exit, no GPU', async () => {
   const dir = tmp();
   const cases: [string[], RegExp, number][] = [
-    [['--model', MODEL], /^error: eval: --set is required/, 1],
+    [['--model', MODEL], /^error: --set is required/, 1],
     [[...base, '--task', 'elc', '--out', join(dir, 'a.jsonl')], /^error: --task elc: unknown task for an eval set directory; valid: tvg, stvg, svg, rec, all$/m, 1],
     [['--model', MODEL, '--set', dir, '--out', join(dir, 'b.jsonl')], /^error: .*items\.json: eval set index items\.json not found$/m, 1],
     [['--model', MODEL, '--set', join(dir, 'nope')], /^error: --set .*nope: no such directory or file$/m, 1],

@@ -1,12 +1,15 @@
 // `llava-st run` as a user runs it (a child process): one answer with its grounding, the picture,
-// and bad input ending in one `error:` line, a non-zero exit and no half-written output.
+// (Bad input: test/cli/bad_input.test.ts.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InputError } from '../../src/core/errors.js';
+import { writeViz } from '../../src/cli/viz_output.js';
+import type { AnswerResult } from '../../src/tasks/assistant.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const MODEL = fileURLToPath(new URL('../../../models/llava-st-synth/', import.meta.url));
@@ -18,14 +21,6 @@ function run(args: string[]): { code: number | null; out: string; err: string } 
   // Dawn prints two "Warning: ... artificially reduced" lines of its own; they are not ours.
   const err = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: ')).join('\n');
   return { code: r.status, out: r.stdout, err };
-}
-
-function expectError(args: string[], message: RegExp): void {
-  const r = run(args);
-  assert.equal(r.code, 1, `exit code for ${args.join(' ')}: ${r.err}`);
-  assert.equal(r.err.split('\n').length, 1, `one line on stderr, got: ${r.err}`);
-  assert.match(r.err, /^error: /);
-  assert.match(r.err, message);
 }
 
 test('an image question: the reference answer ids, the box in pixels, and the picture', () => {
@@ -41,25 +36,18 @@ test('an image question: the reference answer ids, the box in pixels, and the pi
   assert.ok(readFileSync(viz).subarray(1, 4).toString() === 'PNG');
 });
 
-test('bad input: one error line, exit 1, nothing written', () => {
-  const garbage = join(tmp, 'garbage.mp4');
-  writeFileSync(garbage, 'this is not a video');
-  const notImage = join(tmp, 'not-an-image.png');
-  writeFileSync(notImage, 'plain text');
-  const noWeights = join(tmp, 'no-weights');
-  mkdirSync(noWeights);
-  copyFileSync(join(MODEL, 'config.json'), join(noWeights, 'config.json'));
-  const video = join(SAMPLES, 'demo1_tvg.mp4');
-  const viz = join(tmp, 'never.gif');
-
-  expectError(['--video', join(tmp, 'missing.mp4'), '--prompt', 'When?', '--viz', viz], /missing\.mp4/);
-  expectError(['--video', garbage, '--prompt', 'When?'], /garbage\.mp4: not a readable video/);
-  expectError(['--image', notImage, '--prompt', 'Where?'], /not-an-image\.png/);
-  expectError(['--video', video, '--split', '0,500', '--prompt', 'When?'], /split \[0, 500\].*100 frames/);
-  expectError(['--video', video, '--task', 'nope', '--query', 'x'], /unknown task "nope"/);
-  expectError(['--image', join(SAMPLES, 'image1_rec.png'), '--task', 'tvg', '--query', 'x'], /--task tvg works on a --video/);
-  expectError(['--model', tmp, '--image', notImage, '--prompt', 'x'], /no config\.json/);
-  expectError(['--model', noWeights, '--image', join(SAMPLES, 'image1_rec.png'), '--prompt', 'x'], /no-weights/);
-  assert.ok(!existsSync(viz), 'a failed run writes no picture');
-  assert.deepEqual(readdirSync(tmp).filter((f) => f.includes('.tmp-')), [], 'no temporary files left');
+test('a picture that cannot be written: one InputError naming --viz, and no temporary file left', async () => {
+  const r = { media: { kind: 'image', path: join(SAMPLES, 'image1_rec.png'), width: 176, height: 176 },
+    grounding: { spans: [], boxes: [], problems: [] } } as unknown as AnswerResult;
+  const locked = join(tmp, 'locked');
+  mkdirSync(locked);
+  chmodSync(locked, 0o500);
+  const targets = ['/proc/never.png', join(tmp, 'gone', 'never.png'), ...(process.getuid?.() === 0 ? [] : [join(locked, 'never.png')])];
+  for (const target of targets) {
+    await assert.rejects(writeViz(target, r), (e: unknown) => e instanceof InputError && e.message.startsWith(`--viz ${target}: cannot write the picture`));
+    assert.ok(!existsSync(target));
+  }
+  assert.deepEqual(readdirSync(tmp).filter((f) => f.includes('.tmp-')), []);
+  await writeViz(join(tmp, 'ok.png'), r);
+  assert.ok(existsSync(join(tmp, 'ok.png')));
 });

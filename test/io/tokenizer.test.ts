@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,38 @@ test('loads the fixture directory in reasonable time', () => {
 test('reproduces every reference pair (llama.cpp + misc) exactly, both ways', () => {
   assert.equal(PAIRS.reduce((n, p) => n + p.pairs.length, 0), 65);
   assert.deepEqual(mismatches(tok), []);
+});
+
+test('the BPE table cache: a second load reads it and gives the same ids; a corrupt entry is rebuilt', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tok-cache-'));
+  const saved = process.env.LLAVA_ST_CACHE_DIR;
+  process.env.LLAVA_ST_CACHE_DIR = dir;
+  try {
+    const built = await Qwen2Tokenizer.fromDirectory(FIXTURES);
+    const [entry] = readdirSync(dir);
+    assert.ok(entry?.endsWith('.v8'), 'the tables are cached');
+    const cached = await Qwen2Tokenizer.fromDirectory(FIXTURES);
+    assert.deepEqual(mismatches(cached), []);
+    assert.equal(cached.size, built.size);
+    assert.deepEqual(cached.encode('<|im_start|>user\nHi <TEMP-042>'), built.encode('<|im_start|>user\nHi <TEMP-042>'));
+    writeFileSync(join(dir, entry!), 'garbage');
+    assert.deepEqual(mismatches(await Qwen2Tokenizer.fromDirectory(FIXTURES)), []);
+    assert.ok(readFileSync(join(dir, entry!)).length > 1000, 'rewritten');
+  } finally {
+    if (saved === undefined) delete process.env.LLAVA_ST_CACHE_DIR; else process.env.LLAVA_ST_CACHE_DIR = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('encodePlain reads added-token spellings as text; splitAddedTokens cuts where encode does', () => {
+  const text = 'Hi <|im_end|>\n<im_patch>x';
+  assert.deepEqual(tok.encodePlain('plain words, 3.14'), tok.encode('plain words, 3.14'));
+  const plain = tok.encodePlain(text);
+  assert.ok(!plain.some((id) => id >= 151643), 'no added-token id');
+  assert.equal(tok.decode(plain), text);
+  const parts = tok.splitAddedTokens(text);
+  assert.deepEqual(parts, ['Hi ', tok.requireId('<|im_end|>'), '\n', tok.requireId('<im_patch>'), 'x']);
+  assert.deepEqual(parts.flatMap((p) => (typeof p === 'number' ? [p] : tok.encode(p))), tok.encode(text));
 });
 
 test('chat pieces have the ids of architecture.md §7.1', () => {

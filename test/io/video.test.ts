@@ -40,7 +40,7 @@ function allFramesRaw(p: string, w: number, h: number): Uint8Array[] {
 
 test('probeVideo reads size, frame count and fps of the demo videos', { skip }, async () => {
   for (const s of samples()) {
-    assert.deepEqual(await probeVideo(join(SAMPLES, s.media)), { width: 160, height: 120, frameCount: 100, fps: 10 });
+    assert.deepEqual(await probeVideo(join(SAMPLES, s.media)), { width: 160, height: 120, frameCount: 100, fps: 10, rotation: 0 });
   }
 });
 
@@ -138,6 +138,37 @@ test('errors are InputErrors naming the file and values; ffmpeg is killed when s
     const alive = (): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
     for (let waited = 0; alive() && waited < 1000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     assert.equal(alive(), false, 'ffmpeg still running after the failure');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('variable frame rate: seconds are each sampled frame\'s own presentation time; indices unchanged', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vfr-'));
+  try {
+    // 100 frames: ten one second apart (0..9 s), then ninety 0.1 s apart (9.1..18.0 s).
+    // The average rate is 5.5 fps, so frame 10 (shown at 9.1 s) would be put at 1.8 s.
+    const vfr = join(dir, 'vfr.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=10',
+      '-vf', "settb=1/1000,setpts='if(lt(N,10),N,9+(N-9)*0.1)/TB'", '-fps_mode', 'passthrough',
+      '-c:v', 'libx264', '-pix_fmt', 'yuv420p', vfr]);
+    const v = await sampleVideo(vfr, { size: 8 });
+    assert.equal(v.frameCount, 100);
+    assert.deepEqual(v.frameIndices, sampleFrameIndices(0, 99, 100)); // the model's input does not change
+    const want = v.frameIndices.map((i) => (i < 10 ? i : 9 + (i - 9) * 0.1));
+    v.frameTimes!.forEach((t, k) => assert.ok(Math.abs(t - want[k]!) < 1e-6, `frame ${v.frameIndices[k]}: ${t} s, want ${want[k]} s`));
+    assert.ok(Math.abs(10 / v.fps - 9.1) > 5, 'the average rate alone would be far off');
+    const { extractGrounding } = await import('../../src/tasks/grounding.js');
+    const g = extractGrounding('{<TEMP-010><TEMP-099>}', undefined, v);
+    assert.ok(Math.abs(g.spans[0]!.start.seconds! - 9.1) < 1e-6 && Math.abs(g.spans[0]!.end.seconds! - 18) < 1e-6);
+
+    // Rotation metadata is reported, never applied: the frames stay as stored.
+    const rotated = join(dir, 'rotated.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', vfr, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated]);
+    const r = await probeVideo(rotated);
+    assert.equal(r.rotation, 90);
+    assert.deepEqual([r.width, r.height], [64, 48]);
+    assert.equal((await probeVideo(vfr)).rotation, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
