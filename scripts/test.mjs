@@ -13,5 +13,7 @@ const walk = (d) => readdirSync(d).flatMap((f) => {
 const filters = process.argv.slice(2);
 const files = walk(root).sort().filter((f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)));
 if (files.length === 0) { console.error(`no test files under ${root} match ${filters.join(' ')}`); process.exit(1); }
+// Tests run the kernel policy's defaults, never a machine's cached measurements (ops/tune.ts).
+process.env.LLAVA_ST_TUNE ??= 'off';
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

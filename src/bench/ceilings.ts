@@ -1,7 +1,10 @@
 // The adapter's own ceilings: what a kernel can reach at best on this device. Every benchmark
 // reports its figures as a fraction of these, so a number means something on lavapipe and on a
-// real GPU alike.
-//   fma f32/f16  GFLOP/s of register-only multiply-adds (8 independent vec4 chains per invocation)
+// real GPU alike. Every timing lets the JS thread sleep while the GPU works (core/timer.ts: on
+// lavapipe a polling JS thread takes a core from the kernel; that is why this used to read 50–56
+// GFLOP/s f32 where the same loop measures 75–83 with the thread idle).
+//   fma f32/f16  GFLOP/s of register-only multiply-adds (8 independent vec4 chains per invocation,
+//                64-wide workgroups, ~0.3 s a dispatch on lavapipe, median of 5)
 //   read         GB/s of a contiguous-chunk vec4 read-and-sum, the best of a few chunk sizes
 //   copy         GB/s of a contiguous-chunk vec4 kernel copy (bytes read + written), the same way
 // A ceiling is the best this adapter reaches, so where the access pattern matters (lavapipe runs
@@ -13,6 +16,7 @@ import type { Gpu } from '../core/device.js';
 import { Tensor } from '../core/tensor.js';
 import { GpuTimer, median } from '../core/timer.js';
 import type { Kernel } from '../core/kernel.js';
+import { fmaRate } from '../ops/tune.js';
 
 export interface Ceilings {
   adapter: string;
@@ -29,11 +33,11 @@ const WG = 64;
 const REPS = 7;
 
 async function timeMedian(timer: GpuTimer, work: () => void, reps = REPS): Promise<{ ms: number; source: 'timestamp' | 'wall' }> {
-  await timer.time(work); // warm-up: compile, first-touch of memory
+  const first = (await timer.time(work)).ms; // warm-up: compile, first-touch of memory
   const runs: number[] = [];
   let source: 'timestamp' | 'wall' = 'wall';
   for (let r = 0; r < reps; r++) {
-    const t = await timer.time(work);
+    const t = await timer.time(work, runs.length ? Math.min(...runs) : first);
     runs.push(t.ms);
     source = t.source;
   }
@@ -48,24 +52,16 @@ function kernel(gpu: Gpu, entry: string, dtype: 'f32' | 'f16'): Kernel {
   return gpu.kernels.get({ source: 'ceilings', entryPoint: entry, defines: { T: dtype }, constants: entry === 'tiny_dispatch' ? {} : { WG }, ...(dtype === 'f16' ? { enables: ['f16'] } : {}) });
 }
 
-async function fmaRate(gpu: Gpu, timer: GpuTimer, dtype: 'f32' | 'f16'): Promise<number> {
-  // Enough work (~0.3 s on lavapipe f32) that thread start-up and clock ramps do not count.
-  const invocations = 128 * 1024, iters = dtype === 'f32' ? 2048 : 512;
-  const x = Tensor.zeros(gpu, [invocations * 4], dtype), y = Tensor.empty(gpu, [invocations * 4], dtype);
-  const wg = 256; // measured a little faster than 64 for register-only work on lavapipe
-  const k = gpu.kernels.get({ source: 'ceilings', entryPoint: 'fma_rate', defines: { T: dtype }, constants: { WG: wg }, ...(dtype === 'f16' ? { enables: ['f16'] } : {}) });
-  const t = await timeMedian(timer, () => k.dispatch([x.binding(), y.binding()], invocations / wg, new Uint32Array([invocations, iters, 0, 0])));
-  x.dispose(); y.dispose();
-  return (invocations * iters * 8 * 4 * 2) / (t.ms * 1e6);
-}
-
 export async function measureCeilings(gpu: Gpu, log: (s: string) => void = () => {}): Promise<Ceilings> {
   const timer = new GpuTimer(gpu);
   try {
     log('fma f32');
-    const fmaF32GFlops = await fmaRate(gpu, timer, 'f32');
+    // 128 Ki invocations × 2048 iterations: ~0.3 s a dispatch on lavapipe f32, so thread start-up
+    // and clock ramps do not count.
+    const size = { invocations: 128 * 1024, wg: 64, reps: 5 };
+    const fmaF32GFlops = await fmaRate(gpu, timer, 'f32', { ...size, iters: 2048 });
     log('fma f16');
-    const fmaF16GFlops = gpu.hasF16 ? await fmaRate(gpu, timer, 'f16') : null;
+    const fmaF16GFlops = gpu.hasF16 ? await fmaRate(gpu, timer, 'f16', { ...size, iters: 512 }) : null;
 
     const bytes = 64 << 20, vec4s = bytes / 16;
     const big = Tensor.zeros(gpu, [bytes / 4]), out = Tensor.empty(gpu, [bytes / 4]);
@@ -123,28 +119,4 @@ export function formatCeilings(c: Ceilings): string {
     `read back      ${f(c.readbackUs)} µs (submit + map 4 B)`,
     `timing         ${c.timing === 'timestamp' ? 'GPU timestamp queries' : 'wall clock'}`,
   ].join('\n');
-}
-
-/**
- * The compute dtype this adapter runs faster, decided from measured FMA rates rather than assumed:
- * f16 only when the adapter has shader-f16 and its f16 rate beats f32 by a clear margin (on
- * lavapipe f16 is ~5× slower than f32; on most GPUs it is ~2× faster). Measured once per process.
- */
-const chosen = new WeakMap<Gpu, 'f32' | 'f16'>();
-export async function preferredComputeDType(gpu: Gpu): Promise<'f32' | 'f16'> {
-  const hit = chosen.get(gpu);
-  if (hit) return hit;
-  let dtype: 'f32' | 'f16' = 'f32';
-  if (gpu.hasF16) {
-    const timer = new GpuTimer(gpu);
-    try {
-      const f32 = await fmaRate(gpu, timer, 'f32');
-      const f16 = await fmaRate(gpu, timer, 'f16');
-      if (f16 > 1.25 * f32) dtype = 'f16';
-    } finally {
-      timer.destroy();
-    }
-  }
-  chosen.set(gpu, dtype);
-  return dtype;
 }
