@@ -99,12 +99,16 @@ export const SHAPE_CLASSES: { [O in OpName]: readonly string[] } = {
   softmax: ['narrow', 'wide'],
 };
 
+export const gemmClass = (K: number): string => (K <= 64 ? 'smallK' : K <= 1024 ? 'midK' : 'largeK');
+export const attentionClass = (Lq: number, D: number): string => `${D <= 32 ? 'smallD' : 'largeD'}.${Lq === 1 ? 'decode' : 'prefill'}`;
+export const rowClass = (op: 'norm' | 'softmax', n: number): string => (n <= (op === 'norm' ? 256 : 1024) ? 'narrow' : 'wide');
+
 export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = {
-  gemm: (c) => (c.K <= 64 ? 'smallK' : c.K <= 1024 ? 'midK' : 'largeK'),
+  gemm: (c) => gemmClass(c.K),
   gemv: () => 'any',
-  attention: (c) => `${c.D <= 32 ? 'smallD' : 'largeD'}.${c.Lq === 1 ? 'decode' : 'prefill'}`,
-  norm: (c) => (c.x.shape[c.x.rank - 1]! <= 256 ? 'narrow' : 'wide'),
-  softmax: (c) => (c.x.shape[c.x.rank - 1]! <= 1024 ? 'narrow' : 'wide'),
+  attention: (c) => attentionClass(c.Lq, c.D),
+  norm: (c) => rowClass('norm', c.x.shape[c.x.rank - 1]!),
+  softmax: (c) => rowClass('softmax', c.x.shape[c.x.rank - 1]!),
 };
 
 export type AdapterClass = 'software' | 'integrated' | 'discrete';

@@ -6,6 +6,7 @@ import { Tensor } from '../../core/tensor.js';
 import type { BenchCase, PreparedCase } from '../case.js';
 import { matmulTiled } from '../../ops/matmul.js';
 import { linear, uploadWeight, type Weight } from '../../ops/linear.js';
+import { GEMV_MAX_ROWS, gemmClass } from '../../ops/policy.js';
 
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -17,9 +18,10 @@ function random(n: number, seed: number): Float32Array {
 type Op = 'linear' | 'tiled';
 
 function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16'): BenchCase {
-  const gemv = op === 'linear' && M <= 4;
+  const gemv = op === 'linear' && M <= GEMV_MAX_ROWS;
   return {
-    name: `${gemv ? 'gemv' : op === 'tiled' ? 'matmul.tiled16' : 'matmul.reg12x12'}.w${wd}`,
+    name: `${gemv ? 'gemv' : op === 'tiled' ? 'matmul.tiled16' : 'matmul.linear'}.w${wd}`,
+    ...(op === 'linear' ? { policy: gemv ? { op: 'gemv', cls: 'any' } : { op: 'gemm', cls: gemmClass(K) } } : {}),
     shape: `${M}×${K}×${N}`,
     flops: 2 * M * N * K,
     bytes: N * K * (wd === 'f32' ? 4 : 2) + 4 * (M * K + M * N),
