@@ -6,9 +6,10 @@
 // is forced in turn, checked and timed on the same shape: the runners-up, as multiples of the pick.
 import b from 'benny';
 import type { Gpu } from '../core/device.js';
-import { GpuTimer, median } from '../core/timer.js';
+import { GpuTimer } from '../core/timer.js';
 import type { BenchCase, PreparedCase } from './case.js';
 import type { Ceilings } from './ceilings.js';
+import { timeMedian } from '../ops/tune.js';
 import { CANDIDATES, policyFor, type Candidate, type ChoiceSource, type OpName } from '../ops/policy.js';
 
 export interface BenchResult {
@@ -47,14 +48,6 @@ async function bennyWallMs(name: string, fn: () => Promise<void>, maxTime: numbe
   return 1000 / ops;
 }
 
-/** GPU time of `once` after a warm-up: median of `samples`, the JS thread asleep meanwhile (core/timer.ts). */
-async function gpuMs(timer: GpuTimer, once: () => void, samples: number): Promise<number> {
-  const first = (await timer.time(once)).ms;
-  const runs: number[] = [];
-  for (let i = 0; i < samples; i++) runs.push((await timer.time(once, runs.length ? Math.min(...runs) : first)).ms);
-  return median(runs);
-}
-
 /** Forces each other candidate of the case's op and shape class, checks it, then times it. */
 async function runnersUp(gpu: Gpu, timer: GpuTimer, op: OpName, cls: string, picked: string, prepared: PreparedCase): Promise<NonNullable<BenchResult['runnersUp']>> {
   const policy = policyFor(gpu);
@@ -65,7 +58,7 @@ async function runnersUp(gpu: Gpu, timer: GpuTimer, op: OpName, cls: string, pic
     try {
       const problem = await prepared.check();
       if (problem) { out.push({ variant: cand.name, problem }); continue; }
-      out.push({ variant: cand.name, ms: await gpuMs(timer, () => { const o = prepared.run(); if (o) o.dispose(); }, 3) });
+      out.push({ variant: cand.name, ms: await timeMedian(timer, () => { const o = prepared.run(); if (o) o.dispose(); }, 3) });
     } catch (e) {
       out.push({ variant: cand.name, problem: (e as Error).message });
     } finally {
@@ -88,7 +81,7 @@ export async function runCase(gpu: Gpu, c: BenchCase, ceilings: Ceilings, opts: 
     const problem = await prepared.check();
     if (problem) return { ...base, status: 'check-failed', problem };
     const once = () => { const out = prepared.run(); if (out) out.dispose(); };
-    const gpuTime = await gpuMs(timer, once, opts.samples ?? 5);
+    const gpuTime = await timeMedian(timer, once, opts.samples ?? 5);
     const wallMs = await bennyWallMs(c.name, async () => { once(); await gpu.sync(); }, opts.maxTime ?? 1);
     const ms = gpu.hasTimestamps ? gpuTime : wallMs;
     const pick = c.policy ? policyFor(gpu).choose(c.policy.op, c.policy.cls) : undefined;

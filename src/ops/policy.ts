@@ -19,6 +19,7 @@ import { recordReg, type RegConfig, type RegPart } from './matmul.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
 import { normRows, type NormCall, type NormParams } from './norm.js';
 import { softmaxRows, type SoftmaxParams } from './softmax.js';
+import { pointwiseUnits, type PointwiseCall, type PointwiseParams } from './activation.js';
 
 /** linear() takes the GEMV path up to this many rows (all rows in one workgroup tile). */
 export const GEMV_MAX_ROWS = 4;
@@ -33,9 +34,11 @@ export interface Ops {
   /** LayerNorm and RMSNorm share a kernel and its parameters. */
   norm: { call: NormCall; params: NormParams; result: Tensor };
   softmax: { call: { x: Tensor }; params: SoftmaxParams; result: Tensor };
+  /** Activations (gelu, siluMul). */
+  pointwise: { call: PointwiseCall; params: PointwiseParams; result: Tensor };
 }
 export type OpName = keyof Ops;
-export const OP_NAMES: readonly OpName[] = ['gemm', 'gemv', 'attention', 'norm', 'softmax'];
+export const OP_NAMES: readonly OpName[] = ['gemm', 'gemv', 'attention', 'norm', 'softmax', 'pointwise'];
 
 export interface LinearCall { x: Tensor; parts: readonly RegPart[]; y: Tensor; bias?: Tensor | undefined; M: number; K: number }
 
@@ -57,10 +60,9 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O>[] } = {
   gemm: [
     // lavapipe: one 8-lane workgroup = one SIMD vector; loads are scalarized, so TM·TN FMAs per TM+TN loads.
     { name: 'reg12x12.k8', params: { tm: 12, tn: 12, wg: 8, vec: 1 }, run: linearRun },
-    // Small K (the demo model's 32/48): fewer lanes over K leave each lane more steps before the reduction.
-    { name: 'reg12x12.k4', params: { tm: 12, tn: 12, wg: 4, vec: 1 }, run: linearRun },
-    { name: 'reg8x8.k2v4', params: { tm: 8, tn: 8, wg: 2, vec: 4 }, run: linearRun },
-    { name: 'reg8x8.k1v4', params: { tm: 8, tn: 8, wg: 1, vec: 4 }, run: linearRun },
+    // vec4 loads: fewer, wider loads; the smaller tile keeps the unrolled vec4 FMAs in registers.
+    // (Fewer than 8 lanes over K, tried for the demo model's K = 32/48, was slower at 4096×48×128
+    // and lavapipe compiles those specializations ~10× slower: not candidates.)
     { name: 'reg8x8.k8v4', params: { tm: 8, tn: 8, wg: 8, vec: 4 }, run: linearRun },
     // GPU-shaped: many lanes over K, coalesced vec4 loads of the weight rows.
     { name: 'reg4x4.k64v4', params: { tm: 4, tn: 4, wg: 64, vec: 4 }, run: linearRun },
@@ -88,6 +90,11 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O>[] } = {
     { name: 'wg16', params: { wg: 16 }, run: (c, p) => softmaxRows(c.x, p) },
     { name: 'wg256', params: { wg: 256 }, run: (c, p) => softmaxRows(c.x, p) },
   ],
+  pointwise: [
+    { name: 'wg64.c4', params: { wg: 64, chunk: 4 }, run: pointwiseUnits },
+    { name: 'wg64.c16', params: { wg: 64, chunk: 16 }, run: pointwiseUnits },
+    { name: 'wg256.c1', params: { wg: 256, chunk: 1 }, run: pointwiseUnits },
+  ],
 };
 
 /** Shape classes: calls of one class share a winner. Names are short and stable (cache keys). */
@@ -97,6 +104,7 @@ export const SHAPE_CLASSES: { [O in OpName]: readonly string[] } = {
   attention: ['smallD.prefill', 'smallD.decode', 'largeD.prefill', 'largeD.decode'],
   norm: ['narrow', 'wide'],
   softmax: ['narrow', 'wide'],
+  pointwise: ['any'],
 };
 
 export const gemmClass = (K: number): string => (K <= 64 ? 'smallK' : K <= 1024 ? 'midK' : 'largeK');
@@ -109,6 +117,7 @@ export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = {
   attention: (c) => attentionClass(c.Lq, c.D),
   norm: (c) => rowClass('norm', c.x.shape[c.x.rank - 1]!),
   softmax: (c) => rowClass('softmax', c.x.shape[c.x.rank - 1]!),
+  pointwise: () => 'any',
 };
 
 export type AdapterClass = 'software' | 'integrated' | 'discrete';
@@ -127,9 +136,9 @@ type Defaults = { [O in OpName]: string } & { dtype: (gpu: Gpu) => 'f32' | 'f16'
 // Before a device is measured. software: measured on lavapipe (docs/design.md); the GPU columns are
 // reasonable starting points that `llava-st tune` replaces with measurements.
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
-  software: { gemm: 'reg12x12.k8', gemv: 'gemv.n8k8v4', attention: 'fused.wg64.split32', norm: 'wg16', softmax: 'wg64', dtype: () => 'f32' },
-  integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: 'fused.wg64.split256', norm: 'wg64', softmax: 'wg64', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
-  discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: 'fused.wg64.split256', norm: 'wg256', softmax: 'wg256', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+  software: { gemm: 'reg12x12.k8', gemv: 'gemv.n8k8v4', attention: 'fused.wg64.split32', norm: 'wg16', softmax: 'wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
+  integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: 'fused.wg64.split256', norm: 'wg64', softmax: 'wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+  discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: 'fused.wg64.split256', norm: 'wg256', softmax: 'wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
 };
 
 /** One measured winner, as cached. */

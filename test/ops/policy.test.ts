@@ -47,8 +47,8 @@ test('every default names a candidate of its op, and every candidate name is uni
 });
 
 test('LLAVA_ST_KERNEL syntax: op=variant, op:class=variant; clear errors for unknown ops, classes and variants', () => {
-  const f = parseForced(' gemm=reg8x8.k1v4, attention:smallD.prefill=fused.wg16.split32 ,');
-  assert.deepEqual([...f], [['gemm', 'reg8x8.k1v4'], ['attention:smallD.prefill', 'fused.wg16.split32']]);
+  const f = parseForced(' gemm=reg8x8.k8v4, attention:smallD.prefill=fused.wg16.split32 ,');
+  assert.deepEqual([...f], [['gemm', 'reg8x8.k8v4'], ['attention:smallD.prefill', 'fused.wg16.split32']]);
   const bad = (spec: string, re: RegExp) => assert.throws(() => parseForced(spec), (e: unknown) => e instanceof InputError && re.test(e.message), spec);
   bad('gemmm=reg12x12.k8', /"gemmm=reg12x12.k8".*ops: gemm, gemv/);
   bad('gemm=nope', /gemm has no variant "nope" \(reg12x12\.k8,/);
@@ -75,15 +75,15 @@ test('the rules in order: forced beats measured beats the adapter-class default;
   const p = new Policy(gpu);
   assert.deepEqual([p.choose('gemm', 'smallK').candidate.name, p.choose('gemm', 'smallK').source], [DEFAULTS.software.gemm, 'default']);
   assert.equal(p.dtype, 'f32');
-  p.useTuned(table(gpu, { 'gemm:smallK': 'reg8x8.k1v4' }, 'f16'));
-  assert.deepEqual([p.choose('gemm', 'smallK').candidate.name, p.choose('gemm', 'smallK').source], ['reg8x8.k1v4', 'measured']);
+  p.useTuned(table(gpu, { 'gemm:smallK': 'reg8x8.k8v4' }, 'f16'));
+  assert.deepEqual([p.choose('gemm', 'smallK').candidate.name, p.choose('gemm', 'smallK').source], ['reg8x8.k8v4', 'measured']);
   assert.equal(p.choose('gemm', 'midK').source, 'default', 'a class the table lacks keeps the default');
   assert.equal(p.dtype, gpu.hasF16 ? 'f16' : 'f32');
   p.force('gemm=reg4x4.k64v4');
   assert.deepEqual([p.choose('gemm', 'smallK').candidate.name, p.choose('gemm', 'smallK').source], ['reg4x4.k64v4', 'forced']);
-  p.force('gemm:midK=reg12x12.k4');
+  p.force('gemm:midK=reg8x8.k8v4');
   assert.equal(p.choose('gemm', 'smallK').source, 'measured');
-  assert.equal(p.choose('gemm', 'midK').candidate.name, 'reg12x12.k4');
+  assert.equal(p.choose('gemm', 'midK').candidate.name, 'reg8x8.k8v4');
   p.useTuned(table(gpu, { 'gemm:smallK': 'a-variant-that-no-longer-exists' }));
   assert.equal(p.choose('gemm', 'smallK').source, 'default');
 });
