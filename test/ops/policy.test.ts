@@ -12,6 +12,7 @@ import { InputError } from '../../src/core/errors.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/registry.js';
 import { linear } from '../../src/ops/linear.js';
+import { sliceRows } from '../../src/ops/copy.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
 import {
   CANDIDATES, DEFAULTS, OP_NAMES, SHAPE_CLASSES, Policy, adapterClass, classify, parseForced, policyFor, policyKey, policyKeyId,
@@ -114,6 +115,22 @@ test('measureClass checks every candidate, then orders the passing ones by time'
     assert.ok(m.runnersUp.every((r) => r.ms >= m.ms));
     assert.equal(m.failed, undefined);
   } finally {
+    timer.destroy();
+  }
+});
+
+test('a candidate that disagrees with the reference is reported and never chosen', async () => {
+  // A deliberately wrong softmax variant (it returns its input) joins the table for this test only.
+  const table = CANDIDATES.softmax as unknown as { name: string; params: { wg: number }; run: (c: { x: Tensor }) => Tensor }[];
+  table.push({ name: 'broken', params: { wg: 64 }, run: (c) => sliceRows(c.x, 0, c.x.shape[0]!) });
+  const timer = new GpuTimer(gpu);
+  try {
+    const m = await measureClass(gpu, timer, 'softmax', 'narrow', 'f32', 1);
+    assert.notEqual(m.variant, 'broken');
+    assert.ok(!m.runnersUp.some((r) => r.variant === 'broken'));
+    assert.match(m.failed?.join() ?? '', /^broken: element \d+ is/);
+  } finally {
+    table.pop();
     timer.destroy();
   }
 });
