@@ -15,6 +15,9 @@ const filters = process.argv.slice(2);
 const files = walk(root).sort().filter((f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)));
 if (files.length === 0) { console.error(`no test files under ${root} match ${filters.join(' ')}`); process.exit(1); }
 
+// Tests run the kernel policy's defaults, never a machine's cached measurements (ops/tune.ts).
+process.env.LLAVA_ST_TUNE ??= 'off';
+
 const runs = files.map((file) => {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, ['--test', file], { stdio: 'inherit' });

@@ -1,6 +1,7 @@
 // What a benchmark case is: a GPU op on a fixed shape, checked against its reference before it is
 // timed. Kernel families put their cases in src/bench/kernels/<family>.ts; bench/harness.ts times them.
 import type { Gpu } from '../core/device.js';
+import type { OpName } from '../ops/policy.js';
 
 export interface PreparedCase {
   /** Records one run of the op (no submit, no wait). May return the output tensor; the harness disposes it. */
@@ -23,4 +24,7 @@ export interface BenchCase {
   /** Which ceiling the figure is judged against. */
   bound: 'compute-f32' | 'compute-f16' | 'memory';
   prepare(gpu: Gpu): Promise<PreparedCase> | PreparedCase;
+  /** The policy's op and shape class this case exercises: the harness names the variant the
+   *  policy picked and times the other candidates as runners-up (ops/policy.ts). */
+  policy?: { op: OpName; cls: string };
 }

@@ -1,7 +1,10 @@
 // The adapter's own ceilings: what a kernel can reach at best on this device. Every benchmark
 // reports its figures as a fraction of these, so a number means something on lavapipe and on a
-// real GPU alike.
-//   fma f32/f16  GFLOP/s of register-only multiply-adds (8 independent vec4 chains per invocation)
+// real GPU alike. Every timing lets the JS thread sleep while the GPU works (core/timer.ts: on
+// lavapipe a polling JS thread takes a core from the kernel; that is why this used to read 50–56
+// GFLOP/s f32 where the same loop measures 75–83 with the thread idle).
+//   fma f32/f16  GFLOP/s of register-only multiply-adds (8 independent vec4 chains per invocation,
+//                64-wide workgroups, ~0.3 s a dispatch on lavapipe, median of 5)
 //   read         GB/s of a contiguous-chunk vec4 read-and-sum, the best of a few chunk sizes
 //   copy         GB/s of a contiguous-chunk vec4 kernel copy (bytes read + written), the same way
 // A ceiling is the best this adapter reaches, so where the access pattern matters (lavapipe runs
@@ -13,10 +16,13 @@ import type { Gpu } from '../core/device.js';
 import { Tensor } from '../core/tensor.js';
 import { GpuTimer, median } from '../core/timer.js';
 import type { Kernel } from '../core/kernel.js';
+import { fmaRate, timeMedian } from '../ops/tune.js';
 
 export interface Ceilings {
   adapter: string;
   fmaF32GFlops: number;
+  /** The same loop timed while the JS thread polls for the result (what this used to report). */
+  fmaF32PollingGFlops: number;
   fmaF16GFlops: number | null;
   readGBs: number;
   copyGBs: number;
@@ -26,62 +32,37 @@ export interface Ceilings {
 }
 
 const WG = 64;
-const REPS = 7;
-
-async function timeMedian(timer: GpuTimer, work: () => void, reps = REPS): Promise<{ ms: number; source: 'timestamp' | 'wall' }> {
-  await timer.time(work); // warm-up: compile, first-touch of memory
-  const runs: number[] = [];
-  let source: 'timestamp' | 'wall' = 'wall';
-  for (let r = 0; r < reps; r++) {
-    const t = await timer.time(work);
-    runs.push(t.ms);
-    source = t.source;
-  }
-  return { ms: median(runs), source };
-}
-
-function minTime<T extends { ms: number }>(a: T, b: T): T {
-  return a.ms <= b.ms ? a : b;
-}
 
 function kernel(gpu: Gpu, entry: string, dtype: 'f32' | 'f16'): Kernel {
   return gpu.kernels.get({ source: 'ceilings', entryPoint: entry, defines: { T: dtype }, constants: entry === 'tiny_dispatch' ? {} : { WG }, ...(dtype === 'f16' ? { enables: ['f16'] } : {}) });
-}
-
-async function fmaRate(gpu: Gpu, timer: GpuTimer, dtype: 'f32' | 'f16'): Promise<number> {
-  // Enough work (~0.3 s on lavapipe f32) that thread start-up and clock ramps do not count.
-  const invocations = 128 * 1024, iters = dtype === 'f32' ? 2048 : 512;
-  const x = Tensor.zeros(gpu, [invocations * 4], dtype), y = Tensor.empty(gpu, [invocations * 4], dtype);
-  const wg = 256; // measured a little faster than 64 for register-only work on lavapipe
-  const k = gpu.kernels.get({ source: 'ceilings', entryPoint: 'fma_rate', defines: { T: dtype }, constants: { WG: wg }, ...(dtype === 'f16' ? { enables: ['f16'] } : {}) });
-  const t = await timeMedian(timer, () => k.dispatch([x.binding(), y.binding()], invocations / wg, new Uint32Array([invocations, iters, 0, 0])));
-  x.dispose(); y.dispose();
-  return (invocations * iters * 8 * 4 * 2) / (t.ms * 1e6);
 }
 
 export async function measureCeilings(gpu: Gpu, log: (s: string) => void = () => {}): Promise<Ceilings> {
   const timer = new GpuTimer(gpu);
   try {
     log('fma f32');
-    const fmaF32GFlops = await fmaRate(gpu, timer, 'f32');
+    // 128 Ki invocations × 2048 iterations: ~0.3 s a dispatch on lavapipe f32, so thread start-up
+    // and clock ramps do not count.
+    const size = { invocations: 128 * 1024, wg: 64, reps: 5 };
+    const fmaF32GFlops = await fmaRate(gpu, timer, 'f32', { ...size, iters: 2048 });
+    const fmaF32PollingGFlops = await fmaRate(gpu, timer, 'f32', { ...size, iters: 2048, polling: true });
     log('fma f16');
-    const fmaF16GFlops = gpu.hasF16 ? await fmaRate(gpu, timer, 'f16') : null;
+    const fmaF16GFlops = gpu.hasF16 ? await fmaRate(gpu, timer, 'f16', { ...size, iters: 512 }) : null;
 
     const bytes = 64 << 20, vec4s = bytes / 16;
     const big = Tensor.zeros(gpu, [bytes / 4]), out = Tensor.empty(gpu, [bytes / 4]);
-    const bestMs = async (entry: string, wg: number): Promise<{ ms: number; source: 'timestamp' | 'wall' }> => {
-      let best = { ms: Infinity, source: 'wall' as 'timestamp' | 'wall' };
+    const bestMs = async (entry: string, wg: number): Promise<number> => {
+      let best = Infinity;
       for (const chunk of [16, 256, 1024]) {
         const k = gpu.kernels.get({ source: 'ceilings', entryPoint: entry, defines: { T: 'f32' }, constants: { WG: wg } });
-        const t = await timeMedian(timer, () => k.dispatch([big.binding(), out.binding()], Math.ceil(Math.ceil(vec4s / chunk) / wg), new Uint32Array([vec4s, 0, chunk, 0])), 3);
-        if (t.ms < best.ms) best = t;
+        best = Math.min(best, await timeMedian(timer, () => k.dispatch([big.binding(), out.binding()], Math.ceil(Math.ceil(vec4s / chunk) / wg), new Uint32Array([vec4s, 0, chunk, 0])), 3));
       }
       return best;
     };
     log('read');
-    const tRead = minTime(await bestMs('read_rate', 8), await bestMs('read_rate', 64));
+    const tRead = Math.min(await bestMs('read_rate', 8), await bestMs('read_rate', 64));
     log('copy');
-    const tCopy = minTime(await bestMs('copy_rate', 8), await bestMs('copy_rate', 64));
+    const tCopy = Math.min(await bestMs('copy_rate', 8), await bestMs('copy_rate', 64));
     big.dispose(); out.dispose();
 
     log('dispatch');
@@ -100,12 +81,12 @@ export async function measureCeilings(gpu: Gpu, log: (s: string) => void = () =>
     a.dispose(); b.dispose();
     return {
       adapter: [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.device, gpu.adapter.description].filter(Boolean).join(' / '),
-      fmaF32GFlops, fmaF16GFlops,
-      readGBs: bytes / (tRead.ms * 1e6),
-      copyGBs: (2 * bytes) / (tCopy.ms * 1e6),
-      dispatchUs: (tDispatch.ms * 1000) / n,
+      fmaF32GFlops, fmaF32PollingGFlops, fmaF16GFlops,
+      readGBs: bytes / (tRead * 1e6),
+      copyGBs: (2 * bytes) / (tCopy * 1e6),
+      dispatchUs: (tDispatch * 1000) / n,
       readbackUs: median(rb.slice(1)) * 1000,
-      timing: tRead.source,
+      timing: gpu.hasTimestamps ? 'timestamp' : 'wall',
     };
   } finally {
     timer.destroy();
@@ -115,7 +96,7 @@ export async function measureCeilings(gpu: Gpu, log: (s: string) => void = () =>
 export function formatCeilings(c: Ceilings): string {
   const f = (x: number | null, d = 1) => (x === null ? 'n/a' : x.toFixed(d));
   return [
-    `f32 FMA        ${f(c.fmaF32GFlops)} GFLOP/s`,
+    `f32 FMA        ${f(c.fmaF32GFlops)} GFLOP/s (${f(c.fmaF32PollingGFlops)} with the JS thread polling meanwhile)`,
     `f16 FMA        ${f(c.fmaF16GFlops)} GFLOP/s`,
     `read           ${f(c.readGBs, 2)} GB/s`,
     `copy           ${f(c.copyGBs, 2)} GB/s (read + write)`,
@@ -123,28 +104,4 @@ export function formatCeilings(c: Ceilings): string {
     `read back      ${f(c.readbackUs)} µs (submit + map 4 B)`,
     `timing         ${c.timing === 'timestamp' ? 'GPU timestamp queries' : 'wall clock'}`,
   ].join('\n');
-}
-
-/**
- * The compute dtype this adapter runs faster, decided from measured FMA rates rather than assumed:
- * f16 only when the adapter has shader-f16 and its f16 rate beats f32 by a clear margin (on
- * lavapipe f16 is ~5× slower than f32; on most GPUs it is ~2× faster). Measured once per process.
- */
-const chosen = new WeakMap<Gpu, 'f32' | 'f16'>();
-export async function preferredComputeDType(gpu: Gpu): Promise<'f32' | 'f16'> {
-  const hit = chosen.get(gpu);
-  if (hit) return hit;
-  let dtype: 'f32' | 'f16' = 'f32';
-  if (gpu.hasF16) {
-    const timer = new GpuTimer(gpu);
-    try {
-      const f32 = await fmaRate(gpu, timer, 'f32');
-      const f16 = await fmaRate(gpu, timer, 'f16');
-      if (f16 > 1.25 * f32) dtype = 'f16';
-    } finally {
-      timer.destroy();
-    }
-  }
-  chosen.set(gpu, dtype);
-  return dtype;
 }

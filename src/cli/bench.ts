@@ -9,10 +9,13 @@ import { InputError } from '../core/errors.js';
 import { measureCeilings, formatCeilings } from '../bench/ceilings.js';
 import { runCase, formatResults, type BenchResult } from '../bench/harness.js';
 import type { BenchCase } from '../bench/case.js';
+import { loadPolicy } from '../ops/tune.js';
 
 const HELP = `usage: llava-st bench <suite> [options]
   ceilings                      the adapter's own FMA, bandwidth, dispatch and read-back ceilings
-  kernels [--filter S]          every kernel on its benchmark shapes (checked, then timed)
+  kernels [--filter S] [--no-runners-up]
+                                every kernel on its benchmark shapes (checked, then timed), with the
+                                variant the kernel policy picked and the other candidates' times
   model                         one real-size SigLIP layer and one Qwen2-7B decoder layer
   safetensors [--gigabytes N] [--chunk-mib M]
                                 streaming load of a synthetic multi-GB file into a checksum and into
@@ -31,7 +34,7 @@ async function kernelCases(filter?: string): Promise<BenchCase[]> {
 
 export async function benchMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
-    json: { type: 'string' }, filter: { type: 'string' }, 'max-time': { type: 'string' },
+    json: { type: 'string' }, filter: { type: 'string' }, 'max-time': { type: 'string' }, 'no-runners-up': { type: 'boolean' },
     gigabytes: { type: 'string' }, 'chunk-mib': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
   const suite = positionals[0];
@@ -58,6 +61,8 @@ export async function benchMain(argv: string[]): Promise<number> {
   const gpu = await requestGpu();
   try {
     console.error(`adapter: ${gpu.adapter.description || gpu.adapter.device}`);
+    // The policy's measured choices, as `run` would use them (tuned first if this adapter has none).
+    if (suite !== 'ceilings') await loadPolicy(gpu, { log: (s) => console.error(`kernels: ${s}`) });
     const ceilings = await measureCeilings(gpu, (s) => process.stderr.write(`ceilings: ${s}...\r`));
     console.log(`ceilings of this adapter:\n${formatCeilings(ceilings).replace(/^/gm, '  ')}\n`);
     if (suite === 'ceilings') { save({ adapter: gpu.adapter, ceilings }); return 0; }
@@ -66,7 +71,7 @@ export async function benchMain(argv: string[]): Promise<number> {
       const results: BenchResult[] = [];
       for (const c of cases) {
         process.stderr.write(`${c.name} ${c.shape}...\n`);
-        results.push(await runCase(gpu, c, ceilings, { maxTime: Number(values['max-time'] ?? 1) }));
+        results.push(await runCase(gpu, c, ceilings, { maxTime: Number(values['max-time'] ?? 1), runnersUp: !values['no-runners-up'] }));
       }
       console.log(formatResults(results));
       save({ adapter: gpu.adapter, ceilings, results });

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> =
   serve: { summary: 'serve the page and a model on this machine: the whole model in a browser (WebGPU)', load: async () => (await import('./serve.js')).serveMain },
   eval: { summary: 'run a model over an evaluation set and score it', load: async () => (await import('./eval.js')).evalMain },
   score: { summary: 'recompute metrics from saved predictions (results.jsonl)', load: async () => (await import('./score.js')).scoreMain },
+  tune: { summary: 'measure this adapter\'s kernel variants once and cache the fastest (the kernel policy)', load: async () => (await import('./tune.js')).tuneMain },
   bench: { summary: 'benchmarks: ceilings | kernels | model | safetensors', load: async () => (await import('./bench.js')).benchMain },
 };
 

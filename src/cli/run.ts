@@ -10,7 +10,7 @@ import { taskQuestion, TASK_MODALITY, type Task, type TaskRequest } from '../tas
 import type { AnswerTask } from '../tasks/coordinates.js';
 import { Progress } from './progress.js';
 import { writeViz } from './viz_output.js';
-import { preferredComputeDType } from '../bench/ceilings.js';
+import { loadPolicy } from '../ops/tune.js';
 import { formatProfile } from '../core/profiler.js';
 import { intArg, outputFile, parseCommandArgs } from './args.js';
 import { checkMedia, checkModelDir } from './preflight.js';
@@ -31,11 +31,12 @@ const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | 
   --prompt TEXT      a free-form question; coordinates inline as <t0.4>, <w0.5>, <h0.6>
   --json             print one JSON object (answer, ids, spans, boxes, timings)
   --max-new-tokens N at most N answer tokens (default 1024; at most the model's context less the prompt)
-  --dtype D          compute dtype; auto (default) picks the faster of f32/f16 on this adapter, measured
+  --dtype D          compute dtype; auto (default): the faster of f32/f16 on this adapter, measured once (llava-st tune)
   --viz OUT          draw the boxes and the span: .png (image, or a contact sheet) or .gif (video)
   --raw-tokens       control tokens typed in --prompt/--query (<|im_end|>, <im_patch>, a second <image>)
                      act as tokens, as in the reference; by default they are read as plain text
-environment: LLAVA_ST_PROFILE=1 prints the GPU time of every kernel at the end (timestamp queries)`;
+environment: LLAVA_ST_PROFILE=1 prints the GPU time of every kernel at the end (timestamp queries);
+  LLAVA_ST_KERNEL=op=variant,... forces kernel variants; LLAVA_ST_TUNE=off skips the kernel cache and tuning`;
 
 const TASKS = Object.keys(TASK_MODALITY) as Task[];
 const STRICT: ReadonlySet<string> = new Set<AnswerTask>(['tvg', 'stvg', 'svg', 'rec', 'elc']);
@@ -162,7 +163,9 @@ export async function runMain(argv: string[]): Promise<number> {
   const gpu = await requestGpu();
   try {
     if (dtypeArg === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
-    const dtype = dtypeArg === 'auto' ? await preferredComputeDType(gpu) : dtypeArg;
+    // The kernel policy's measurements (cached per adapter; tuned once on first use, LLAVA_ST_TUNE=off skips).
+    const policy = await loadPolicy(gpu, { log: (s) => console.error(`kernels: ${s}`) });
+    const dtype = dtypeArg === 'auto' ? policy.dtype : dtypeArg;
     const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile() : undefined;
     const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };
     const assistant = await Assistant.load(gpu, modelDir, { dtype, tokenizer, onProgress: (s, d, t) => { if (s === 'weights') bars.weights.update(d, t); } });

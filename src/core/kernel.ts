@@ -38,6 +38,8 @@ export interface KernelSpec {
   constants?: Record<string, number>;
   /** `enable` directives, e.g. ['f16'] or ['subgroups']. */
   enables?: string[];
+  /** Name in profiles and errors (default: source[.entryPoint]); ops put the policy's variant name here. */
+  label?: string;
 }
 
 /** A buffer range bound as storage; tensors provide one with their name for error messages. */
@@ -57,7 +59,7 @@ export function specialize(spec: KernelSpec, source: string): string {
 
 function cacheKey(spec: KernelSpec): string {
   const sorted = (o?: Record<string, unknown>) => (o ? Object.keys(o).sort().map((k) => `${k}=${o[k]}`).join(',') : '');
-  return `${spec.source}:${spec.entryPoint ?? 'main'}|${sorted(spec.defines)}|${sorted(spec.constants)}|${(spec.enables ?? []).join(',')}`;
+  return `${spec.source}:${spec.entryPoint ?? 'main'}|${sorted(spec.defines)}|${sorted(spec.constants)}|${(spec.enables ?? []).join(',')}|${spec.label ?? ''}`;
 }
 
 export class Kernel {
@@ -139,6 +141,11 @@ export class KernelCache {
     for (const t of this.traces) t.push(spec);
   }
 
+  /** Labels of the kernels compiled so far. */
+  labels(): string[] {
+    return [...this.cache.values()].map((k) => k.label);
+  }
+
   get(spec: KernelSpec): Kernel {
     const key = cacheKey(spec);
     const hit = this.cache.get(key);
@@ -167,7 +174,7 @@ export class KernelCache {
       const msgs = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
       this.gpu.reportError(`kernel ${key} failed to compile: ${err.message}${msgs ? ` [${msgs}]` : ''}`);
     });
-    const kernel = new Kernel(this.gpu, spec.source + (spec.entryPoint ? `.${spec.entryPoint}` : ''), pipeline, spec);
+    const kernel = new Kernel(this.gpu, spec.label ?? spec.source + (spec.entryPoint ? `.${spec.entryPoint}` : ''), pipeline, spec);
     this.cache.set(key, kernel);
     this.compiled++;
     return kernel;

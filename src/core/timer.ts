@@ -1,5 +1,10 @@
 // Timing GPU work: timestamp queries around the recorded work where the adapter has them (the GPU's
 // own clock, free of submit and JS overhead), otherwise wall-clock time of submit + wait.
+//
+// Waiting idle: while a GPU promise is pending, Dawn's node binding polls on the JS thread. On a
+// software adapter that thread competes with the rasterizer for the same cores (on this project's
+// 2-core machine the FMA ceiling read 50–56 GFLOP/s while polling and 75–83 idle). Given how long
+// the work should take (e.g. from a warm-up run), time() sleeps through most of it before it waits.
 import type { Gpu } from './device.js';
 
 export interface Timing { ms: number; source: 'timestamp' | 'wall' }
@@ -17,13 +22,17 @@ export class GpuTimer {
     }
   }
 
-  /** Records `work` (which must only record, not wait), runs it, and returns how long the GPU took. */
-  async time(work: () => void): Promise<Timing> {
+  /** Records `work` (which must only record, not wait), runs it, and returns how long the GPU took.
+   *  expectMs: how long it should take; the JS thread sleeps 90% of it before polling for the end. */
+  async time(work: () => void, expectMs = 0): Promise<Timing> {
+    const idle = () => (expectMs >= 2 ? new Promise<void>((r) => setTimeout(r, 0.9 * expectMs)) : undefined);
     const { gpu } = this;
     await gpu.sync(); // start from an idle queue
     if (!this.querySet || !this.resolve) {
       const t0 = performance.now();
       work();
+      gpu.stream.submit();
+      await idle();
       await gpu.sync();
       return { ms: performance.now() - t0, source: 'wall' };
     }
@@ -34,6 +43,7 @@ export class GpuTimer {
     const read = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     gpu.stream.copy(this.resolve, 0, read, 0, 16);
     gpu.stream.submit();
+    await idle();
     await read.mapAsync(GPUMapMode.READ);
     const [t0, t1] = new BigUint64Array(read.getMappedRange());
     read.unmap();

@@ -1,14 +1,26 @@
 // Pointwise activations, computed in f32 and rounded once to the storage type; see activation.wgsl.
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
+import { policyFor } from './policy.js';
 
-const WG = 64;
-const CHUNK = 4;
+/** One pointwise call: the op's name, its inputs (same shape and dtype) and its WGSL expression. */
+export interface PointwiseCall { op: string; inputs: Tensor[]; expr: string }
+
+/** `wg` invocations a workgroup, each over `chunk` consecutive units (contiguous runs read fastest
+ *  on lavapipe; chunk 1 is the coalesced pattern of GPUs). The policy picks them (ops/policy.ts). */
+export interface PointwiseParams { wg: number; chunk: number; variant?: string }
 
 function run(op: string, inputs: Tensor[], expr: string): Tensor {
   const x = inputs[0]!;
   if (x.dtype !== 'f32' && x.dtype !== 'f16') throw new DTypeError(`${op}: ${x.name} is ${x.dtype}; only f32 and f16 are supported`);
+  return policyFor(x.gpu).run('pointwise', { op, inputs, expr });
+}
+
+/** The activation kernel with explicit parameters (dtype checked by the caller). */
+export function pointwiseUnits({ op, inputs, expr }: PointwiseCall, p: PointwiseParams): Tensor {
+  const x = inputs[0]!;
   const gpu = x.gpu;
+  const { wg: WG, chunk: CHUNK } = p;
   const y = Tensor.empty(gpu, x.shape, x.dtype, op);
   if (x.size === 0) return y;
   const vec = x.size % 4 === 0;
@@ -21,6 +33,7 @@ function run(op: string, inputs: Tensor[], expr: string): Tensor {
       B_DECL: inputs.length > 1 ? `@group(0) @binding(2) var<storage, read> b: array<${VT}>;` : '',
     },
     constants: { WG, CHUNK }, ...(x.dtype === 'f16' ? { enables: ['f16'] } : {}),
+    ...(p.variant ? { label: `activation ${p.variant}` } : {}),
   });
   kernel.dispatch([...inputs.map((t) => t.binding()), y.binding()], Math.ceil(units / (WG * CHUNK)), new Uint32Array([units, 0, 0, 0]));
   return y;

@@ -11,6 +11,7 @@ import { DTypeError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
 import type { Gpu } from '../core/device.js';
 import { vecDefines, vecSpec } from './vector.js';
+import { classify, policyFor } from './policy.js';
 
 export interface AttentionOptions {
   causal: boolean;
@@ -22,16 +23,29 @@ export interface AttentionOptions {
   qOffset?: number;
 }
 
-/** Tuning knobs, exported for benchmarks and tests (split paths on small shapes). */
-export interface AttentionTuning {
-  /** Split the keys until at least this many workgroups run (default 32). */
-  minWorkgroups?: number;
-  /** Fewest keys per chunk (default 64). */
-  minChunk?: number;
+/** Parameters of the fused kernel (the policy's candidates, ops/policy.ts, set them per device). */
+export interface AttentionParams {
+  /** Most (query row, head) pairs a workgroup takes (rounded to the rows there are, multiples of 8). */
+  wg: number;
+  /** Split the keys until at least this many workgroups run. */
+  minWorkgroups: number;
+  /** Fewest keys per chunk. */
+  minChunk: number;
+  /** Variant name shown in profiles. */
+  variant?: string;
+}
+
+/** Overrides of the chosen variant's parameters (tests and benchmarks reach the split paths with them). */
+export type AttentionTuning = Partial<AttentionParams>;
+
+/** A checked attention call: the tensors and every option resolved. */
+export interface ResolvedAttention {
+  q: Tensor; k: Tensor; v: Tensor;
+  Lq: number; Hq: number; Hkv: number; D: number; Lmax: number;
+  kvLength: number; qOffset: number; causal: boolean; scale: number; dtype: 'f32' | 'f16';
 }
 
 const LOG2E = Math.LOG2E;
-const MAX_WG = 64;
 
 function floatDtype(op: string, ...ts: Tensor[]): 'f32' | 'f16' {
   const dt = ts[0]!.dtype;
@@ -57,25 +71,37 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     throw new ShapeError(`attention: causal query positions ${qOffset}..${qOffset + Lq - 1} need keys beyond kvLength ${kvLength} (${shapes})`);
   }
   const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const call: ResolvedAttention = { q, k, v, Lq, Hq, Hkv, D, Lmax, kvLength, qOffset, causal: opts.causal, scale, dtype };
+  const policy = policyFor(q.gpu);
+  if (Object.keys(tuning).length === 0) return policy.run('attention', call);
+  const { candidate } = policy.choose('attention', classify.attention(call));
+  return fusedAttention(call, { ...candidate.params, ...tuning });
+}
+
+/** The fused kernel with explicit parameters: one invocation per (query row, head), keys split in
+ *  chunks (then merged) when the row blocks alone leave workgroups idle. */
+export function fusedAttention(c: ResolvedAttention, p: AttentionParams): Tensor {
+  const { q, k, v, Lq, Hq, Hkv, D, Lmax, kvLength, qOffset, scale, dtype } = c;
   const gpu = q.gpu;
   const o = Tensor.empty(gpu, [Lq, Hq, D], dtype, 'attention');
   if (o.size === 0) return o;
 
   const G = Hq / Hkv;
   const rows = Lq * G; // (query row, head-in-group) pairs per KV head
-  const WG = Math.min(MAX_WG, Math.ceil(rows / 8) * 8);
+  const WG = Math.min(p.wg, Math.ceil(rows / 8) * 8);
   const rowBlocks = Math.ceil(rows / WG);
   // Split the keys only when the row blocks alone leave CPU threads idle (decode: rows = G).
-  const minWg = tuning.minWorkgroups ?? 32, minChunk = tuning.minChunk ?? 64;
+  const minWg = p.minWorkgroups, minChunk = p.minChunk;
   let nchunks = Math.max(1, Math.min(Math.ceil(minWg / (rowBlocks * Hkv)), Math.floor(kvLength / minChunk)));
   const chunk = nchunks === 1 ? kvLength : Math.ceil(kvLength / nchunks / 4) * 4;
   nchunks = Math.ceil(kvLength / chunk);
 
   const vs = vecSpec(dtype, D);
   const params = new ArrayBuffer(48);
-  new Uint32Array(params).set([rows, G, Hq, Lmax, kvLength, qOffset, opts.causal ? 1 : 0, chunk, 0, nchunks, vs.NV]);
+  new Uint32Array(params).set([rows, G, Hq, Lmax, kvLength, qOffset, c.causal ? 1 : 0, chunk, 0, nchunks, vs.NV]);
   new Float32Array(params)[8] = scale * LOG2E;
-  const spec = { source: 'attention', ...vecDefines(vs), constants: { WG } };
+  const label = p.variant ? ` ${p.variant}` : '';
+  const spec = { source: 'attention', ...vecDefines(vs), constants: { WG }, ...(label ? { label: `attention${label}` } : {}) };
   const grid = [rowBlocks, nchunks, Hkv] as const;
   if (nchunks === 1) {
     gpu.kernels.get(spec).dispatch([q.binding(), k.binding(), v.binding(), o.binding()], grid, new Uint8Array(params));
@@ -85,7 +111,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const acc = Tensor.empty(gpu, [nchunks, Hkv, rows, D], 'f32', 'attention.part_acc');
   const ml = Tensor.empty(gpu, [nchunks, Hkv, rows, 2], 'f32', 'attention.part_ml');
   try {
-    gpu.kernels.get({ ...spec, entryPoint: 'main_split' })
+    gpu.kernels.get({ ...spec, entryPoint: 'main_split', ...(label ? { label: `attention.main_split${label}` } : {}) })
       .dispatch([q.binding(), k.binding(), v.binding(), acc.binding(), ml.binding()], grid, new Uint8Array(params));
     const total = Hkv * rows * vs.NV;
     gpu.kernels.get({ source: 'attention_combine', ...vecDefines(vs), constants: { WG: 64 } })

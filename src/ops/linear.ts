@@ -1,5 +1,5 @@
-// Linear layers y = x·Wᵀ (+ b), W stored [out, in] as checkpoints store it. Picks the kernel by
-// shape and adapter: register-tiled GEMM for many rows (prefill, vision), GEMV for one row (decode).
+// Linear layers y = x·Wᵀ (+ b), W stored [out, in] as checkpoints store it. GEMM for many rows
+// (prefill, vision), GEMV for a few (decode); the variant of each is the kernel policy's (ops/policy.ts).
 // Weights larger than maxStorageBufferBindingSize are SplitWeights (row chunks), handled here.
 //
 // x [..., K] f32|f16, W [N, K] f32|f16 (f16 weights accumulate in f32), b [N] -> y [..., N] (x's dtype)
@@ -7,7 +7,8 @@ import type { Gpu } from '../core/device.js';
 import { BYTES_PER_ELEMENT, type DType } from '../core/dtype.js';
 import { DTypeError, LimitError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
-import { GEMM_DEFAULT, GEMV_DEFAULT, GEMV_MAX_ROWS, checkLinear, recordReg, type RegPart } from './matmul.js';
+import { checkLinear, type RegPart } from './matmul.js';
+import { GEMV_MAX_ROWS, policyFor } from './policy.js';
 
 /** A [N, K] weight stored as row chunks, each within maxStorageBufferBindingSize. */
 export class SplitWeight {
@@ -80,7 +81,7 @@ export function linear(x: Tensor, w: Weight, bias?: Tensor): Tensor {
     y.dispose();
     throw new LimitError(`linear: the output [${M}, ${N}] ${x.dtype} exceeds maxStorageBufferBindingSize; split x's rows`);
   }
-  const cfg = M <= GEMV_MAX_ROWS ? { ...GEMV_DEFAULT, tm: M } : GEMM_DEFAULT;
-  recordReg(x, regParts, y, bias, cfg);
+  const K = w.shape[1];
+  policyFor(x.gpu).run(M <= GEMV_MAX_ROWS ? 'gemv' : 'gemm', { x, parts: regParts, y, bias, M, K });
   return y;
 }

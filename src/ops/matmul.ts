@@ -4,6 +4,7 @@
 // matmulTiled: the plain 16×16 shared-memory kernel (baseline, same dtype everywhere).
 // matmulReg:   the register-tiled kernel (src/wgsl/matmul_reg.wgsl): f32 or f16 x, W and bias in
 //              any mix, f32 accumulation, y in x's dtype; also the GEMV for small M (gemv()).
+// Both take explicit parameters; which ones run in linear() is the kernel policy's choice (ops/policy.ts).
 import type { Gpu } from '../core/device.js';
 import { DTypeError, LimitError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
@@ -50,13 +51,9 @@ export interface RegConfig {
   vec?: number;
   /** Use subgroupAdd for the cross-lane reduction (default: when the device has subgroups). */
   subgroups?: boolean;
+  /** Variant name shown in profiles (set by the policy). */
+  variant?: string;
 }
-
-/** Measured on lavapipe (see the bench): 12×12 tiles, scalar loads for GEMM; 8 columns of vec4 for GEMV. */
-export const GEMM_DEFAULT: RegConfig = { tm: 12, tn: 12, wg: 8, vec: 1 };
-export const GEMV_DEFAULT: RegConfig = { tm: 1, tn: 8, wg: 8, vec: 4 };
-/** linear() takes the GEMV path up to this many rows. */
-export const GEMV_MAX_ROWS = 4;
 
 type Float = 'f32' | 'f16';
 
@@ -122,6 +119,7 @@ export function recordReg(x: Tensor, parts: readonly RegPart[], y: Tensor, bias:
         : 'red[(i * TN + j) * WG + lid] = hsum(acc[i][j]);',
     },
     enables: [...(half ? ['f16'] : []), ...(sub ? ['subgroups'] : [])],
+    ...(cfg.variant ? { label: `matmul_reg ${cfg.variant}` } : {}),
   };
   const kernel = gpu.kernels.get(spec);
   const maxWg = gpu.limits.maxComputeWorkgroupsPerDimension;
@@ -159,12 +157,12 @@ function regOp(op: string, x: Tensor, w: Tensor, bias: Tensor | undefined, cfg: 
 }
 
 /** Register-tiled y = x·Wᵀ (+ b): f32/f16 x, W and bias in any mix, f32 accumulation, y in x's dtype. */
-export function matmulReg(x: Tensor, w: Tensor, bias?: Tensor, cfg: RegConfig = GEMM_DEFAULT): Tensor {
+export function matmulReg(x: Tensor, w: Tensor, bias: Tensor | undefined, cfg: RegConfig): Tensor {
   return regOp('matmul', x, w, bias, cfg);
 }
 
-/** GEMV for decode (M <= GEMV_MAX_ROWS rows): one workgroup per 8 columns, all rows at once. */
-export function gemv(x: Tensor, w: Tensor, bias?: Tensor, cfg: RegConfig = GEMV_DEFAULT): Tensor {
+/** GEMV for decode (few rows): one workgroup per cfg.tn columns, all rows at once (tm = M). */
+export function gemv(x: Tensor, w: Tensor, bias: Tensor | undefined, cfg: RegConfig): Tensor {
   const K = x.shape[x.rank - 1] ?? 0;
   const M = K === 0 ? 0 : x.size / K;
   return regOp('gemv', x, w, bias, { ...cfg, tm: Math.max(1, M) });

@@ -3,10 +3,13 @@
 // x [..., C], weight [C], bias [C] -> [..., C]
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
+import { policyFor } from './policy.js';
 
-// Small workgroups measured fastest on lavapipe (729×1152: WG 16 ~4× faster than 64): fewer idle
-// lanes on short rows and cheaper barriers and partial sums.
-const WG = 16;
+/** One row-normalization call, checked. */
+export interface NormCall { op: 'layerNorm' | 'rmsNorm'; x: Tensor; weight: Tensor; bias: Tensor | undefined; eps: number }
+
+/** One workgroup a row, `wg` lanes over it (the policy picks wg per device, ops/policy.ts). */
+export interface NormParams { wg: number; variant?: string }
 
 function norm(op: 'layerNorm' | 'rmsNorm', x: Tensor, weight: Tensor, bias: Tensor | undefined, eps: number): Tensor {
   const C = x.shape[x.rank - 1];
@@ -17,6 +20,12 @@ function norm(op: 'layerNorm' | 'rmsNorm', x: Tensor, weight: Tensor, bias: Tens
   if (x.dtype !== 'f32' && x.dtype !== 'f16') throw new DTypeError(`${op}: x ${x.name} is ${x.dtype}; only f32 and f16 are supported`);
   for (const t of [weight, bias]) if (t && t.dtype !== x.dtype) throw new DTypeError(`${op}: ${t.name} is ${t.dtype} but x ${x.name} is ${x.dtype}`);
   if (!(eps >= 0)) throw new ShapeError(`${op}: eps must be a non-negative number, got ${eps}`);
+  return policyFor(x.gpu).run('norm', { op, x, weight, bias, eps });
+}
+
+/** The row kernel with explicit parameters (shapes and dtypes checked by the caller). */
+export function normRows({ op, x, weight, bias, eps }: NormCall, p: NormParams): Tensor {
+  const C = x.shape[x.rank - 1]!;
   const gpu = x.gpu;
   const y = Tensor.empty(gpu, x.shape, x.dtype, op);
   if (x.size === 0) return y;
@@ -26,7 +35,8 @@ function norm(op: 'layerNorm' | 'rmsNorm', x: Tensor, weight: Tensor, bias: Tens
   const kernel = gpu.kernels.get({
     source: 'norm', entryPoint: op === 'layerNorm' ? 'layer' : 'rms',
     defines: { VT, F: vec ? 'vec4<f32>' : 'f32', HSUM: vec ? 'v.x + v.y + v.z + v.w' : 'v', FIRST: vec ? 'f32(x[base].x)' : 'f32(x[base])' },
-    constants: { WG }, ...(x.dtype === 'f16' ? { enables: ['f16'] } : {}),
+    constants: { WG: p.wg }, ...(x.dtype === 'f16' ? { enables: ['f16'] } : {}),
+    ...(p.variant ? { label: `norm.${op === 'layerNorm' ? 'layer' : 'rms'} ${p.variant}` } : {}),
   });
   const params = new ArrayBuffer(16);
   new Uint32Array(params, 0, 3).set([rows, vec ? C / 4 : C, C]);

@@ -12,6 +12,7 @@ import { scope } from '../../src/core/registry.js';
 import { toF16, fromF16 } from '../../src/core/dtype.js';
 import { DTypeError, ShapeError } from '../../src/core/errors.js';
 import { gelu, siluMul } from '../../src/ops/activation.js';
+import { CANDIDATES, policyFor } from '../../src/ops/policy.js';
 import { geluRef, siluMulRef, erf64 } from '../../src/ops/reference/activation.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
 
@@ -43,15 +44,23 @@ for (const dtype of dtypes) {
       }), { numRuns: 20 });
     });
   }
-  test(`siluMul matches the reference (${dtype})`, async () => {
-    await fc.assert(fc.asyncProperty(sizes, fc.nat(), async (n, seed) => {
-      const g = inputs(n, seed, 8, dtype), u = asStored(randomArray(n, seed + 7, 3), dtype);
-      const y = scope(() => siluMul(up(g, dtype), up(u, dtype)));
-      const got = await y.toArray();
-      y.dispose();
-      assertClose(got, siluMulRef(g, u, dtype), siluTol[dtype], `siluMul ${dtype} n=${n}`);
-    }), { numRuns: 20 });
-  });
+  // Every pointwise variant of the policy's table (ops/policy.ts), forced in turn.
+  for (const v of CANDIDATES.pointwise) {
+    test(`siluMul ${v.name} matches the reference (${dtype})`, async () => {
+      policyFor(gpu).force(`pointwise=${v.name}`);
+      try {
+        await fc.assert(fc.asyncProperty(sizes, fc.nat(), async (n, seed) => {
+          const g = inputs(n, seed, 8, dtype), u = asStored(randomArray(n, seed + 7, 3), dtype);
+          const y = scope(() => siluMul(up(g, dtype), up(u, dtype)));
+          const got = await y.toArray();
+          y.dispose();
+          assertClose(got, siluMulRef(g, u, dtype), siluTol[dtype], `siluMul ${v.name} ${dtype} n=${n}`);
+        }), { numRuns: 15 });
+      } finally {
+        policyFor(gpu).force('');
+      }
+    });
+  }
 }
 
 test('the float64 erf of the reference is right (erf(0.5), erf(2), erf(4))', () => {

@@ -14,6 +14,7 @@ import { toF16, fromF16 } from '../../src/core/dtype.js';
 import { DTypeError, ShapeError } from '../../src/core/errors.js';
 import { attention, transposeHeads, writeKV, type AttentionTuning } from '../../src/ops/attention.js';
 import { attentionRef, relayoutRef } from '../../src/ops/reference/attention.js';
+import { CANDIDATES, policyFor } from '../../src/ops/policy.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
 
 const gpu = await testGpu();
@@ -60,9 +61,17 @@ const caseArb = fc.record({
 }).map(({ hk, ...r }) => ({ ...r, Hq: hk[0]!, Hkv: hk[1]! }));
 
 for (const dtype of DTYPES) {
-  test(`attention matches the reference over odd shapes, causal and not, split and not (${dtype})`, async () => {
-    await fc.assert(fc.asyncProperty(caseArb, fc.nat(1000), async (c, seed) => check(c, dtype, seed)), { numRuns: 30 });
-  });
+  // Every variant of the policy's table (ops/policy.ts), forced in turn.
+  for (const v of CANDIDATES.attention) {
+    test(`attention ${v.name} matches the reference over odd shapes, causal and not, split and not (${dtype})`, async () => {
+      policyFor(gpu).force(`attention=${v.name}`);
+      try {
+        await fc.assert(fc.asyncProperty(caseArb, fc.nat(1000), async (c, seed) => check(c, dtype, seed)), { numRuns: 15 });
+      } finally {
+        policyFor(gpu).force('');
+      }
+    });
+  }
 
   test(`attention: SigLIP length 729, head dim 72, custom scale (${dtype})`, async () => {
     await check({ Lq: 729, Hq: 2, Hkv: 2, D: 72, extra: 728, spare: 0, causal: false, split: false }, dtype, 7, 0.3);

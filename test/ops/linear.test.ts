@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { Tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/registry.js';
 import { linear, splitRows, uploadWeight, SplitWeight } from '../../src/ops/linear.js';
-import { GEMM_DEFAULT, GEMV_DEFAULT, GEMV_MAX_ROWS } from '../../src/ops/matmul.js';
+import { GEMV_MAX_ROWS, gemmClass, policyFor } from '../../src/ops/policy.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
 
@@ -49,13 +49,15 @@ test('linear refuses an unsplit weight over the binding limit, naming it, before
   x.dispose(); w.dispose();
 });
 
-test('linear runs GEMV up to GEMV_MAX_ROWS rows and the register-tiled GEMM above (traced dispatches)', () => {
+test('linear runs the policy\'s GEMV up to GEMV_MAX_ROWS rows and its GEMM above (traced dispatches)', () => {
   const K = 24, N = 10;
+  const policy = policyFor(gpu);
+  const GEMV = policy.choose('gemv', 'any').candidate.params, GEMM = policy.choose('gemm', gemmClass(K)).candidate.params;
   const w = Tensor.fromArray(gpu, randomArray(N * K, 3), [N, K], 'f32', 'w');
   for (const M of [1, GEMV_MAX_ROWS, GEMV_MAX_ROWS + 1, 30]) {
     const x = Tensor.fromArray(gpu, randomArray(M * K, M), [M, K], 'f32', 'x');
     const { result, dispatched } = gpu.kernels.trace(() => linear(x, w));
-    const want = M <= GEMV_MAX_ROWS ? { TM: M, TN: GEMV_DEFAULT.tn } : { TM: GEMM_DEFAULT.tm, TN: GEMM_DEFAULT.tn };
+    const want = M <= GEMV_MAX_ROWS ? { TM: M, TN: GEMV.tn } : { TM: GEMM.tm, TN: GEMM.tn };
     assert.deepEqual(dispatched.map((s) => ({ source: s.source, TM: s.defines?.TM, TN: s.defines?.TN })), [{ source: 'matmul_reg', ...want }], `M = ${M}`);
     result.dispose(); x.dispose();
   }

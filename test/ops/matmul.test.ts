@@ -27,6 +27,7 @@ test('matmul (tiled) matches the reference over odd shapes, with and without bia
 // sees exactly what the GPU sees; the remaining error is f32 accumulation (tolerance as above) and,
 // for f16 outputs, one rounding to half: 2^-11 relative (1e-3 allows it with margin).
 import { matmulReg, gemv } from '../../src/ops/matmul.js';
+import { CANDIDATES } from '../../src/ops/policy.js';
 import { fromF16, toF16 } from '../../src/core/dtype.js';
 
 type Dt = 'f32' | 'f16';
@@ -38,34 +39,42 @@ function upload(data: Float32Array, shape: number[], dt: Dt): { t: Tensor; exact
 }
 const regSize = fc.constantFrom(1, 2, 3, 5, 8, 12, 13, 17, 31, 64, 97);
 
-for (const [name, op] of [['matmulReg', matmulReg], ['gemv', gemv]] as const) {
-  test(`${name} matches the reference over odd shapes, dtypes of x, W and bias`, async () => {
+// Every variant of the policy's table (ops/policy.ts): the GEMM ones through matmulReg, the GEMV ones through gemv.
+const variants = [
+  ...CANDIDATES.gemm.map((c) => ['matmulReg', c.name, c.params, matmulReg] as const),
+  ...CANDIDATES.gemv.map((c) => ['gemv', c.name, c.params, gemv] as const),
+];
+for (const [name, variant, cfg, op] of variants) {
+  test(`${name} ${variant} matches the reference over odd shapes, dtypes of x, W and bias`, async () => {
     // Few row counts for the GEMV: each is a kernel specialization, and compiling costs more than running.
     const rows = name === 'gemv' ? fc.constantFrom(1, 4) : regSize;
     await fc.assert(fc.asyncProperty(rows, regSize, regSize, fc.constantFrom(...dtypes), fc.constantFrom(...dtypes), fc.boolean(), fc.nat(),
       async (M, N, K, xd, wd, withBias, seed) => {
         const x = upload(randomArray(M * K, seed), [M, K], xd), w = upload(randomArray(N * K, seed + 1), [N, K], wd);
         const b = upload(randomArray(N, seed + 2), [N], wd);
-        const y = scope(() => op(x.t, w.t, withBias ? b.t : undefined));
+        const y = scope(() => op(x.t, w.t, withBias ? b.t : undefined, cfg));
         const got = await y.toArray();
         y.dispose(); x.t.dispose(); w.t.dispose(); b.t.dispose();
         const tol = xd === 'f16' ? { atol: 2e-6 * K + 2e-3, rtol: 1e-3 } : { atol: 2e-6 * K, rtol: 1e-5 };
-        assertClose(got, matmulRef(x.exact, w.exact, M, N, K, withBias ? b.exact : undefined), tol, `${name} M=${M} N=${N} K=${K} x ${xd} W ${wd}`);
-      }), { numRuns: 20 });
+        assertClose(got, matmulRef(x.exact, w.exact, M, N, K, withBias ? b.exact : undefined), tol, `${name} ${variant} M=${M} N=${N} K=${K} x ${xd} W ${wd}`);
+      }), { numRuns: 12 });
   });
 }
 
-test('matmulReg at a fixed larger shape (several tiles, K not a multiple of 4)', async () => {
+test('every GEMM variant at a fixed larger shape (several tiles, K not a multiple of 4)', async () => {
   const M = 100, N = 75, K = 301;
   const x = randomArray(M * K, 7), w = randomArray(N * K, 8);
-  const y = scope(() => matmulReg(Tensor.fromArray(gpu, x, [M, K]), Tensor.fromArray(gpu, w, [N, K])));
-  assertClose(await y.toArray(), matmulRef(x, w, M, N, K), { atol: 2e-6 * K, rtol: 1e-5 }, 'matmulReg 100×301×75');
-  y.dispose();
+  for (const c of CANDIDATES.gemm) {
+    const y = scope(() => matmulReg(Tensor.fromArray(gpu, x, [M, K]), Tensor.fromArray(gpu, w, [N, K]), undefined, c.params));
+    assertClose(await y.toArray(), matmulRef(x, w, M, N, K), { atol: 2e-6 * K, rtol: 1e-5 }, `matmulReg ${c.name} 100×301×75`);
+    y.dispose();
+  }
 });
 
 test('matmulReg refuses mismatched shapes and integer dtypes before any GPU work', () => {
   const x = Tensor.zeros(gpu, [2, 3]), w = Tensor.zeros(gpu, [4, 5]), wi = Tensor.zeros(gpu, [4, 3], 'i32');
-  assert.throws(() => matmulReg(x, w), (e: Error) => e.name === 'ShapeError' && /\[2, 3\]/.test(e.message) && /\[4, 5\]/.test(e.message));
-  assert.throws(() => matmulReg(x, wi), (e: Error) => e.name === 'DTypeError' && e.message.includes(wi.name));
+  const cfg = CANDIDATES.gemm[0]!.params;
+  assert.throws(() => matmulReg(x, w, undefined, cfg), (e: Error) => e.name === 'ShapeError' && /\[2, 3\]/.test(e.message) && /\[4, 5\]/.test(e.message));
+  assert.throws(() => matmulReg(x, wi, undefined, cfg), (e: Error) => e.name === 'DTypeError' && e.message.includes(wi.name));
   x.dispose(); w.dispose(); wi.dispose();
 });

@@ -12,6 +12,7 @@ import { scope } from '../../src/core/registry.js';
 import { toF16, fromF16 } from '../../src/core/dtype.js';
 import { DTypeError } from '../../src/core/errors.js';
 import { softmax } from '../../src/ops/softmax.js';
+import { CANDIDATES, policyFor } from '../../src/ops/policy.js';
 import { softmaxRef } from '../../src/ops/reference/softmax.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
 
@@ -31,13 +32,21 @@ async function check(x: Float32Array, shape: number[], dtype: 'f32' | 'f16', wha
 
 const dim: fc.Arbitrary<number> = fc.constantFrom(1, 2, 3, 5, 7, 13, 64, 130, 257, 1024);
 for (const dtype of DTYPES) {
-  test(`softmax matches the reference over odd shapes and magnitudes (${dtype})`, async () => {
-    await fc.assert(fc.asyncProperty(fc.array(dim, { minLength: 1, maxLength: 3 }).filter((s) => s.reduce((a, b) => a * b, 1) <= 200000),
-      fc.constantFrom(1, 4, 30, 1e4), fc.nat(1000), async (shape, scale, seed) => {
-        // f16 holds at most 65504; 1e4 is within range.
-        await check(randomArray(shape.reduce((a, b) => a * b, 1), seed, scale), shape, dtype, `scale ${scale}`);
-      }), { numRuns: 30 });
-  });
+  // Every variant of the policy's table (ops/policy.ts), forced in turn.
+  for (const v of CANDIDATES.softmax) {
+    test(`softmax ${v.name} matches the reference over odd shapes and magnitudes (${dtype})`, async () => {
+      policyFor(gpu).force(`softmax=${v.name}`);
+      try {
+        await fc.assert(fc.asyncProperty(fc.array(dim, { minLength: 1, maxLength: 3 }).filter((s) => s.reduce((a, b) => a * b, 1) <= 200000),
+          fc.constantFrom(1, 4, 30, 1e4), fc.nat(1000), async (shape, scale, seed) => {
+            // f16 holds at most 65504; 1e4 is within range.
+            await check(randomArray(shape.reduce((a, b) => a * b, 1), seed, scale), shape, dtype, `scale ${scale}`);
+          }), { numRuns: 15 });
+      } finally {
+        policyFor(gpu).force('');
+      }
+    });
+  }
 
   test(`softmax: rows of -inf except one entry, and ±1e4 extremes (${dtype})`, async () => {
     const rows = 37, N = 67;

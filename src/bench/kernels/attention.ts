@@ -11,6 +11,7 @@ import { regionAttention } from '../../ops/region_attention.js';
 import { softmax } from '../../ops/softmax.js';
 import { attentionRef, regionAttentionRef } from '../../ops/reference/attention.js';
 import { softmaxRef } from '../../ops/reference/softmax.js';
+import { attentionClass, rowClass } from '../../ops/policy.js';
 
 type FDType = 'f32' | 'f16';
 
@@ -58,6 +59,7 @@ function attentionCase(name: string, Lq: number, Hq: number, Hkv: number, D: num
   const bpe = dtype === 'f32' ? 4 : 2;
   return {
     name: `attention.${name}.${dtype}`,
+    policy: { op: 'attention', cls: attentionClass(Lq, D) },
     shape: `Lq ${Lq} × Lk ${L}, ${Hq}/${Hkv} heads × ${D}${causal ? ', causal' : ''}`,
     flops, bytes: bpe * (2 * Lq * Hq * D + 2 * Hkv * L * D),
     bound: Lq === 1 ? 'memory' : 'compute-f32',
@@ -116,6 +118,7 @@ function softmaxCase(shape: number[], dtype: FDType): BenchCase {
   const n = shape.reduce((a, b) => a * b, 1), N = shape[shape.length - 1]!;
   return {
     name: `softmax.${dtype}`,
+    policy: { op: 'softmax', cls: rowClass('softmax', N) },
     shape: shape.join('×'),
     bytes: 2 * n * (dtype === 'f32' ? 4 : 2),
     bound: 'memory',

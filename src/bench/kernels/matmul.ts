@@ -4,8 +4,9 @@ import type { Gpu } from '../../core/device.js';
 import { fromF16, toF16 } from '../../core/dtype.js';
 import { Tensor } from '../../core/tensor.js';
 import type { BenchCase, PreparedCase } from '../case.js';
-import { GEMM_DEFAULT, GEMV_DEFAULT, GEMV_MAX_ROWS, TILE, matmulTiled, type RegConfig } from '../../ops/matmul.js';
+import { TILE, matmulTiled } from '../../ops/matmul.js';
 import { linear, uploadWeight, type Weight } from '../../ops/linear.js';
+import { GEMV_MAX_ROWS, gemmClass } from '../../ops/policy.js';
 
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -16,14 +17,12 @@ function random(n: number, seed: number): Float32Array {
 
 type Op = 'linear' | 'tiled';
 
-/** The variant's name from the parameters it runs with, so a retuned default renames its rows. */
-const regName = (family: string, c: RegConfig): string => `${family}${c.tm}x${c.tn}${c.vec && c.vec > 1 ? `v${c.vec}` : ''}`;
-
 function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16'): BenchCase {
   const gemv = op === 'linear' && M <= GEMV_MAX_ROWS;
-  const variant = op === 'tiled' ? `matmul.tiled${TILE}` : gemv ? regName('gemv.', { ...GEMV_DEFAULT, tm: M }) : regName('matmul.reg', GEMM_DEFAULT);
   return {
-    name: `${variant}.w${wd}`,
+    // The linear cases' variant comes from the policy (printed beside each row); the tile from its parameter.
+    name: `${gemv ? 'gemv' : op === 'tiled' ? `matmul.tiled${TILE}` : 'matmul.linear'}.w${wd}`,
+    ...(op === 'linear' ? { policy: gemv ? { op: 'gemv', cls: 'any' } : { op: 'gemm', cls: gemmClass(K) } } : {}),
     shape: `${M}×${K}×${N}`,
     flops: 2 * M * N * K,
     bytes: N * K * (wd === 'f32' ? 4 : 2) + 4 * (M * K + M * N),

@@ -18,6 +18,7 @@ import { ropeRef } from '../../ops/reference/rope.js';
 import { argmaxRef } from '../../ops/reference/argmax.js';
 import { gatherRef } from '../../ops/reference/gather.js';
 import { toF16BitsRef, bf16ToF32Ref } from '../../ops/reference/convert.js';
+import { rowClass } from '../../ops/policy.js';
 
 type Float = 'f32' | 'f16';
 
@@ -47,9 +48,9 @@ function compare(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, 
 }
 
 /** A case from inputs, one op and a reference over the inputs' host values. */
-function unary(name: string, shape: string, bytes: number, make: (gpu: Gpu) => { inputs: Tensor[]; run: () => Tensor; want: () => ArrayLike<number>; tol: [number, number]; exact?: boolean }): BenchCase {
+function unary(name: string, shape: string, bytes: number, make: (gpu: Gpu) => { inputs: Tensor[]; run: () => Tensor; want: () => ArrayLike<number>; tol: [number, number]; exact?: boolean }, policy?: BenchCase['policy']): BenchCase {
   return {
-    name, shape, bytes, bound: 'memory',
+    name, shape, bytes, bound: 'memory', ...(policy ? { policy } : {}),
     prepare(gpu: Gpu): PreparedCase {
       const c = make(gpu);
       return {
@@ -74,12 +75,12 @@ export function cases(): BenchCase[] {
     const x = values(729 * 1152, 1, 3, 'f16'), w = values(1152, 2, 1, 'f16'), b = values(1152, 3, 0.1, 'f16');
     const inputs = [upload(gpu, x, [729, 1152], 'f16'), upload(gpu, w, [1152], 'f16'), upload(gpu, b, [1152], 'f16')];
     return { inputs, run: () => layerNorm(inputs[0]!, inputs[1]!, inputs[2]!, 1e-6), want: () => layerNormRef(x, 1152, w, b, 1e-6, 'f16'), tol: F16_TOL };
-  }));
+  }, { op: 'norm', cls: rowClass('norm', 1152) }));
   out.push(unary('rmsnorm.f16', '2600×3584', 2 * 2600 * 3584 * 2, (gpu) => {
     const x = values(2600 * 3584, 4, 3, 'f16'), w = values(3584, 5, 1, 'f16');
     const inputs = [upload(gpu, x, [2600, 3584], 'f16'), upload(gpu, w, [3584], 'f16')];
     return { inputs, run: () => rmsNorm(inputs[0]!, inputs[1]!, 1e-6), want: () => rmsNormRef(x, 3584, w, 1e-6, 'f16'), tol: F16_TOL };
-  }));
+  }, { op: 'norm', cls: rowClass('norm', 3584) }));
   for (const form of ['tanh', 'erf'] as const) {
     out.push(unary(`gelu_${form}.f16`, '729×4304', 2 * 729 * 4304 * 2, (gpu) => {
       const x = values(729 * 4304, 6, 6, 'f16');

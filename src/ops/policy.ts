@@ -1,0 +1,288 @@
+// The kernel policy: the one place that decides, per device, which variant of each op runs and with
+// what parameters (tile shapes, lanes, workgroup sizes), and which compute dtype `--dtype auto`
+// means. Ops ask it (linear, attention, layerNorm/rmsNorm, softmax); nn and model code never see it.
+//
+// A choice is made per op and shape class (classify() below), by the first rule that applies:
+//   1. forced    LLAVA_ST_KERNEL=gemm=reg8x8.k8v4,attention:smallD.prefill=fused.wg16 (or forceKernels())
+//   2. measured  the winner cached for this adapter + driver + library version (ops/tune.ts times
+//                every candidate on the device after checking it against the reference)
+//   3. default   the table of the adapter's class (software / integrated / discrete) below
+//
+// Adding a variant: write its kernel (a function taking an explicit params object) and its test, then
+// add ONE entry to CANDIDATES: a name, its params and how it runs the op's call. The tuner times it on
+// the next `llava-st tune` (the library version changes with the table, so old caches are ignored).
+import type { Gpu } from '../core/device.js';
+import { InputError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { WGSL_SOURCES } from '../wgsl/sources.generated.js';
+import { recordReg, type RegConfig, type RegPart } from './matmul.js';
+import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
+import { normRows, type NormCall, type NormParams } from './norm.js';
+import { softmaxRows, type SoftmaxParams } from './softmax.js';
+import { pointwiseUnits, type PointwiseCall, type PointwiseParams } from './activation.js';
+
+/** linear() takes the GEMV path up to this many rows (all rows in one workgroup tile). */
+export const GEMV_MAX_ROWS = 4;
+
+/** What each op hands its variants ("call"), what the variants are parameterized by, and return. */
+export interface Ops {
+  /** y[:, part columns] = x·Wpartᵀ (+ bias), recorded into an existing y (M > GEMV_MAX_ROWS). */
+  gemm: { call: LinearCall; params: RegConfig; result: void };
+  /** The same for M <= GEMV_MAX_ROWS (decode): weight-bandwidth bound. */
+  gemv: { call: LinearCall; params: RegConfig; result: void };
+  attention: { call: ResolvedAttention; params: AttentionParams; result: Tensor };
+  /** LayerNorm and RMSNorm share a kernel and its parameters. */
+  norm: { call: NormCall; params: NormParams; result: Tensor };
+  softmax: { call: { x: Tensor }; params: SoftmaxParams; result: Tensor };
+  /** Activations (gelu, siluMul). */
+  pointwise: { call: PointwiseCall; params: PointwiseParams; result: Tensor };
+}
+export type OpName = keyof Ops;
+export const OP_NAMES: readonly OpName[] = ['gemm', 'gemv', 'attention', 'norm', 'softmax', 'pointwise'];
+
+export interface LinearCall { x: Tensor; parts: readonly RegPart[]; y: Tensor; bias?: Tensor | undefined; M: number; K: number }
+
+export interface Candidate<O extends OpName> {
+  /** Unique within the op; shown by the profiler, `bench kernels` and `tune`. */
+  name: string;
+  params: Ops[O]['params'];
+  /** Whether this device can run it at all (features, limits); absent: everywhere. */
+  when?: (gpu: Gpu) => boolean;
+  run(call: Ops[O]['call'], params: Ops[O]['params']): Ops[O]['result'];
+}
+
+const linearRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c.y, c.bias, p);
+const gemvRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M });
+
+// The candidate table. Names say the shape of the work: reg{TM}x{TN}.k{lanes over K}[v{vector}];
+// fused.wg{rows a workgroup}[.split{min workgroups}]; wg{lanes} for the row kernels.
+export const CANDIDATES: { [O in OpName]: readonly Candidate<O>[] } = {
+  gemm: [
+    // lavapipe: one 8-lane workgroup = one SIMD vector; loads are scalarized, so TM·TN FMAs per TM+TN loads.
+    { name: 'reg12x12.k8', params: { tm: 12, tn: 12, wg: 8, vec: 1 }, run: linearRun },
+    // vec4 loads: fewer, wider loads; the smaller tile keeps the unrolled vec4 FMAs in registers.
+    // (Fewer than 8 lanes over K, tried for the demo model's K = 32/48, was slower at 4096×48×128
+    // and lavapipe compiles those specializations ~10× slower: not candidates.)
+    { name: 'reg8x8.k8v4', params: { tm: 8, tn: 8, wg: 8, vec: 4 }, run: linearRun },
+    // GPU-shaped: many lanes over K, coalesced vec4 loads of the weight rows.
+    { name: 'reg4x4.k64v4', params: { tm: 4, tn: 4, wg: 64, vec: 4 }, run: linearRun },
+  ],
+  gemv: [
+    { name: 'gemv.n8k8v4', params: { tm: 1, tn: 8, wg: 8, vec: 4 }, run: gemvRun },
+    { name: 'gemv.n4k32v4', params: { tm: 1, tn: 4, wg: 32, vec: 4 }, run: gemvRun },
+    { name: 'gemv.n2k64v4', params: { tm: 1, tn: 2, wg: 64, vec: 4 }, run: gemvRun },
+  ],
+  attention: [
+    // minWorkgroups: split the keys until this many workgroups run (fills the CPU threads / the SMs).
+    { name: 'fused.wg64.split32', params: { wg: 64, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
+    { name: 'fused.wg16.split32', params: { wg: 16, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
+    { name: 'fused.wg32.split8', params: { wg: 32, minWorkgroups: 8, minChunk: 64 }, run: fusedAttention },
+    { name: 'fused.wg64.split256', params: { wg: 64, minWorkgroups: 256, minChunk: 32 }, run: fusedAttention },
+  ],
+  norm: [
+    // lavapipe: 16 lanes a row measured ~4× faster than 64 on 729×1152 (fewer idle lanes, cheaper barriers).
+    { name: 'wg16', params: { wg: 16 }, run: normRows },
+    { name: 'wg64', params: { wg: 64 }, run: normRows },
+    { name: 'wg256', params: { wg: 256 }, run: normRows },
+  ],
+  softmax: [
+    { name: 'wg64', params: { wg: 64 }, run: (c, p) => softmaxRows(c.x, p) },
+    { name: 'wg16', params: { wg: 16 }, run: (c, p) => softmaxRows(c.x, p) },
+    { name: 'wg256', params: { wg: 256 }, run: (c, p) => softmaxRows(c.x, p) },
+  ],
+  pointwise: [
+    { name: 'wg64.c4', params: { wg: 64, chunk: 4 }, run: pointwiseUnits },
+    { name: 'wg64.c16', params: { wg: 64, chunk: 16 }, run: pointwiseUnits },
+    { name: 'wg256.c1', params: { wg: 256, chunk: 1 }, run: pointwiseUnits },
+  ],
+};
+
+/** Shape classes: calls of one class share a winner. Names are short and stable (cache keys). */
+export const SHAPE_CLASSES: { [O in OpName]: readonly string[] } = {
+  gemm: ['smallK', 'midK', 'largeK'],
+  gemv: ['any'],
+  attention: ['smallD.prefill', 'smallD.decode', 'largeD.prefill', 'largeD.decode'],
+  norm: ['narrow', 'wide'],
+  softmax: ['narrow', 'wide'],
+  pointwise: ['any'],
+};
+
+export const gemmClass = (K: number): string => (K <= 64 ? 'smallK' : K <= 1024 ? 'midK' : 'largeK');
+export const attentionClass = (Lq: number, D: number): string => `${D <= 32 ? 'smallD' : 'largeD'}.${Lq === 1 ? 'decode' : 'prefill'}`;
+export const rowClass = (op: 'norm' | 'softmax', n: number): string => (n <= (op === 'norm' ? 256 : 1024) ? 'narrow' : 'wide');
+
+export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = {
+  gemm: (c) => gemmClass(c.K),
+  gemv: () => 'any',
+  attention: (c) => attentionClass(c.Lq, c.D),
+  norm: (c) => rowClass('norm', c.x.shape[c.x.rank - 1]!),
+  softmax: (c) => rowClass('softmax', c.x.shape[c.x.rank - 1]!),
+  pointwise: () => 'any',
+};
+
+export type AdapterClass = 'software' | 'integrated' | 'discrete';
+
+/** Software rasterizers and CPU fallbacks; then integrated by vendor/name; the rest discrete. */
+export function adapterClass(gpu: Gpu): AdapterClass {
+  const a = gpu.adapter;
+  const text = `${a.vendor} ${a.architecture} ${a.device} ${a.description}`.toLowerCase();
+  if (/software|llvmpipe|lavapipe|swiftshader|warp|microsoft basic/.test(text)) return 'software';
+  if (/apple|intel(?!.*\barc\b)|mali|adreno|powervr|radeon(\(tm\))? graphics|vega \d+ graphics|integrated/.test(text)) return 'integrated';
+  return 'discrete';
+}
+
+type Defaults = { [O in OpName]: string } & { dtype: (gpu: Gpu) => 'f32' | 'f16' };
+
+// Before a device is measured. software: measured on lavapipe (docs/design.md); the GPU columns are
+// reasonable starting points that `llava-st tune` replaces with measurements.
+export const DEFAULTS: Record<AdapterClass, Defaults> = {
+  software: { gemm: 'reg12x12.k8', gemv: 'gemv.n8k8v4', attention: 'fused.wg64.split32', norm: 'wg16', softmax: 'wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
+  integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: 'fused.wg64.split256', norm: 'wg64', softmax: 'wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+  discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: 'fused.wg64.split256', norm: 'wg256', softmax: 'wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+};
+
+/** One measured winner, as cached. */
+export interface Measured { variant: string; ms: number; shape: string; runnersUp: { variant: string; ms: number }[]; failed?: string[] }
+
+/** What tuning found for a device: the cache file's content. */
+export interface TunedTable {
+  schema: 1;
+  key: PolicyKey;
+  created: string;
+  /** Wall time the tuning took. */
+  tuneMs: number;
+  fma: { f32: number; f16: number | null };
+  dtype: 'f32' | 'f16';
+  /** `${op}:${shapeClass}` -> winner. */
+  winners: Record<string, Measured>;
+}
+
+export interface PolicyKey { adapter: string; driver: string; backend: string; library: string }
+
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+let libraryVersion: string | undefined;
+/** Changes whenever a kernel source or the candidate table changes: cached winners then no longer apply. */
+export function policyLibraryVersion(): string {
+  if (libraryVersion === undefined) {
+    const sources = Object.keys(WGSL_SOURCES).sort().map((k) => `${k}\n${WGSL_SOURCES[k]}`).join('\n');
+    const table = OP_NAMES.map((op) => `${op}:${(CANDIDATES[op] as readonly Candidate<OpName>[]).map((c) => `${c.name}=${JSON.stringify(c.params)}`).join(';')}`).join('|');
+    libraryVersion = `${fnv1a(sources)}-${fnv1a(table)}`;
+  }
+  return libraryVersion;
+}
+
+/** Adapter + driver + library version: what a cached measurement is valid for. */
+export function policyKey(gpu: Gpu): PolicyKey {
+  const a = gpu.adapter;
+  return {
+    adapter: [a.vendor, a.architecture, a.device].filter(Boolean).join(' / ') || 'unknown adapter',
+    driver: a.description || 'unknown driver',
+    backend: a.backend,
+    library: policyLibraryVersion(),
+  };
+}
+
+export function policyKeyId(key: PolicyKey): string {
+  return fnv1a(JSON.stringify(key));
+}
+
+/** Parses LLAVA_ST_KERNEL: `op=variant` (every class of the op) or `op:class=variant`, comma-separated. */
+export function parseForced(spec: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\w+)(?::([\w.]+))?=([\w.]+)$/.exec(item);
+    const op = m?.[1] as OpName | undefined;
+    if (!m || !op || !OP_NAMES.includes(op)) {
+      throw new InputError(`LLAVA_ST_KERNEL: "${item}" is not op=variant or op:class=variant (ops: ${OP_NAMES.join(', ')})`);
+    }
+    const cls = m[2];
+    if (cls !== undefined && !SHAPE_CLASSES[op].includes(cls)) throw new InputError(`LLAVA_ST_KERNEL: ${op} has no shape class "${cls}" (${SHAPE_CLASSES[op].join(', ')})`);
+    const names = (CANDIDATES[op] as readonly Candidate<OpName>[]).map((c) => c.name);
+    if (!names.includes(m[3]!)) throw new InputError(`LLAVA_ST_KERNEL: ${op} has no variant "${m[3]}" (${names.join(', ')})`);
+    out.set(cls === undefined ? op : `${op}:${cls}`, m[3]!);
+  }
+  return out;
+}
+
+export type ChoiceSource = 'forced' | 'measured' | 'default';
+
+/** The decisions for one device. Get it with policyFor(gpu); loadPolicy() (ops/tune.ts) fills `measured`. */
+export class Policy {
+  readonly adapterClass: AdapterClass;
+  /** The tuned table in use, if any. */
+  tuned: TunedTable | undefined;
+  private forced: Map<string, string>;
+  private readonly memo = new Map<string, { candidate: Candidate<OpName>; source: ChoiceSource }>();
+
+  constructor(private readonly gpu: Gpu, forced = '') {
+    this.adapterClass = adapterClass(gpu);
+    this.forced = parseForced(forced);
+  }
+
+  /** Replaces the forced choices (same syntax as LLAVA_ST_KERNEL). */
+  force(spec: string): void {
+    this.forced = parseForced(spec);
+    this.memo.clear();
+  }
+
+  /** Uses a tuned table (its key must be this device's: loadPolicy checks). */
+  useTuned(table: TunedTable | undefined): void {
+    this.tuned = table;
+    this.memo.clear();
+  }
+
+  /** The compute dtype `auto` means: measured when tuned, else the adapter class's default. */
+  get dtype(): 'f32' | 'f16' {
+    const d = this.tuned?.dtype ?? DEFAULTS[this.adapterClass].dtype(this.gpu);
+    return d === 'f16' && !this.gpu.hasF16 ? 'f32' : d;
+  }
+
+  /** The variant for an op's shape class, and why it was chosen. */
+  choose<O extends OpName>(op: O, cls: string): { candidate: Candidate<O>; source: ChoiceSource } {
+    const key = `${op}:${cls}`;
+    const hit = this.memo.get(key);
+    if (hit) return hit as unknown as { candidate: Candidate<O>; source: ChoiceSource };
+    const table = CANDIDATES[op] as readonly Candidate<O>[];
+    const usable = (name: string | undefined) => table.find((c) => c.name === name && (!c.when || c.when(this.gpu)));
+    const forced = this.forced.get(key) ?? this.forced.get(op);
+    let choice: { candidate: Candidate<O>; source: ChoiceSource } | undefined;
+    if (forced !== undefined) {
+      const c = usable(forced);
+      if (!c) throw new InputError(`LLAVA_ST_KERNEL: ${op} variant ${forced} cannot run on this device`);
+      choice = { candidate: c, source: 'forced' };
+    }
+    const measured = usable(this.tuned?.winners[key]?.variant);
+    if (!choice && measured) choice = { candidate: measured, source: 'measured' };
+    if (!choice) {
+      const c = usable(DEFAULTS[this.adapterClass][op]) ?? table.find((t) => !t.when || t.when(this.gpu));
+      if (!c) throw new InputError(`no ${op} variant can run on this device`);
+      choice = { candidate: c, source: 'default' };
+    }
+    this.memo.set(key, choice as unknown as { candidate: Candidate<OpName>; source: ChoiceSource });
+    return choice;
+  }
+
+  /** Runs an op's call with the variant chosen for its shape class. */
+  run<O extends OpName>(op: O, call: Ops[O]['call']): Ops[O]['result'] {
+    const { candidate } = this.choose(op, classify[op](call));
+    return candidate.run(call, { ...candidate.params, variant: candidate.name });
+  }
+}
+
+const policies = new WeakMap<Gpu, Policy>();
+const envForced = (): string => (typeof process !== 'undefined' ? process.env?.LLAVA_ST_KERNEL ?? '' : '');
+
+/** This device's policy: defaults and LLAVA_ST_KERNEL until loadPolicy() (ops/tune.ts) adds measurements. */
+export function policyFor(gpu: Gpu): Policy {
+  let p = policies.get(gpu);
+  if (!p) {
+    p = new Policy(gpu, envForced());
+    policies.set(gpu, p);
+  }
+  return p;
+}

@@ -1,0 +1,184 @@
+// The kernel policy (ops/policy.ts) and its tuner and cache (ops/tune.ts, ops/policy_store.ts):
+// which rule decides (forced > measured > adapter-class default), the LLAVA_ST_KERNEL syntax and its
+// errors, the cache key, and that loadPolicy tunes once and then only reads. The variants themselves
+// are checked against the references in matmul/attention/norm/softmax.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Gpu } from '../../src/core/device.js';
+import { InputError } from '../../src/core/errors.js';
+import { Tensor } from '../../src/core/tensor.js';
+import { scope } from '../../src/core/registry.js';
+import { linear } from '../../src/ops/linear.js';
+import { sliceRows } from '../../src/ops/copy.js';
+import { matmulRef } from '../../src/ops/reference/matmul.js';
+import {
+  CANDIDATES, DEFAULTS, OP_NAMES, SHAPE_CLASSES, Policy, adapterClass, classify, parseForced, policyFor, policyKey, policyKeyId,
+  type TunedTable,
+} from '../../src/ops/policy.js';
+import { fileStore, memoryStore, nodeCacheDir } from '../../src/ops/policy_store.js';
+import { loadPolicy, measureClass } from '../../src/ops/tune.js';
+import { GpuTimer } from '../../src/core/timer.js';
+import { assertClose, randomArray, testGpu } from '../support/gpu.js';
+
+const gpu = await testGpu();
+
+const fakeGpu = (description: string, vendor = '', architecture = ''): Gpu =>
+  ({ adapter: { vendor, architecture, device: '', description, backend: 'vulkan' }, hasF16: true, hasSubgroups: false }) as unknown as Gpu;
+
+test('adapter classes: software rasterizers, integrated and discrete GPUs', () => {
+  assert.equal(adapterClass(fakeGpu('llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)', 'mesa', 'software')), 'software');
+  assert.equal(adapterClass(fakeGpu('SwiftShader Device (Subzero)', 'google')), 'software');
+  assert.equal(adapterClass(fakeGpu('Apple M2', 'apple', 'metal-3')), 'integrated');
+  assert.equal(adapterClass(fakeGpu('Intel(R) UHD Graphics 620', 'intel', 'gen-9')), 'integrated');
+  assert.equal(adapterClass(fakeGpu('Intel(R) Arc(TM) A770 Graphics', 'intel')), 'discrete');
+  assert.equal(adapterClass(fakeGpu('NVIDIA H100 80GB HBM3', 'nvidia', 'hopper')), 'discrete');
+  assert.equal(adapterClass(gpu), 'software', `this project's lavapipe: ${gpu.adapter.description}`);
+});
+
+test('every default names a candidate of its op, and every candidate name is unique', () => {
+  for (const cls of ['software', 'integrated', 'discrete'] as const) {
+    for (const op of OP_NAMES) {
+      assert.ok(CANDIDATES[op].some((c) => c.name === DEFAULTS[cls][op]), `${cls} default ${op}=${DEFAULTS[cls][op]} is not in the table`);
+    }
+  }
+  for (const op of OP_NAMES) assert.equal(new Set(CANDIDATES[op].map((c) => c.name)).size, CANDIDATES[op].length, `${op} has duplicate names`);
+});
+
+test('LLAVA_ST_KERNEL syntax: op=variant, op:class=variant; clear errors for unknown ops, classes and variants', () => {
+  const f = parseForced(' gemm=reg8x8.k8v4, attention:smallD.prefill=fused.wg16.split32 ,');
+  assert.deepEqual([...f], [['gemm', 'reg8x8.k8v4'], ['attention:smallD.prefill', 'fused.wg16.split32']]);
+  const bad = (spec: string, re: RegExp) => assert.throws(() => parseForced(spec), (e: unknown) => e instanceof InputError && re.test(e.message), spec);
+  bad('gemmm=reg12x12.k8', /"gemmm=reg12x12.k8".*ops: gemm, gemv/);
+  bad('gemm=nope', /gemm has no variant "nope" \(reg12x12\.k8,/);
+  bad('gemm:hugeK=reg12x12.k8', /no shape class "hugeK" \(smallK, midK, largeK\)/);
+  bad('gemm', /not op=variant/);
+});
+
+test('shape classes follow the call: K for GEMM, head dim and decode for attention, row width for norms', () => {
+  const lin = (K: number) => classify.gemm({ K } as never);
+  assert.deepEqual([lin(32), lin(64), lin(65), lin(1024), lin(3584)], ['smallK', 'smallK', 'midK', 'midK', 'largeK']);
+  const att = (Lq: number, D: number) => classify.attention({ Lq, D } as never);
+  assert.deepEqual([att(729, 16), att(1, 24), att(100, 128), att(1, 128)], ['smallD.prefill', 'smallD.decode', 'largeD.prefill', 'largeD.decode']);
+  for (const op of OP_NAMES) assert.ok(SHAPE_CLASSES[op].length > 0);
+});
+
+function table(g: Gpu, winners: Record<string, string>, dtype: 'f32' | 'f16' = 'f32'): TunedTable {
+  return {
+    schema: 1, key: policyKey(g), created: '', tuneMs: 0, fma: { f32: 1, f16: dtype === 'f16' ? 2 : 0.5 }, dtype,
+    winners: Object.fromEntries(Object.entries(winners).map(([k, variant]) => [k, { variant, ms: 1, shape: '', runnersUp: [] }])),
+  };
+}
+
+test('the rules in order: forced beats measured beats the adapter-class default; dtype follows the table', () => {
+  const p = new Policy(gpu);
+  assert.deepEqual([p.choose('gemm', 'smallK').candidate.name, p.choose('gemm', 'smallK').source], [DEFAULTS.software.gemm, 'default']);
+  assert.equal(p.dtype, 'f32');
+  p.useTuned(table(gpu, { 'gemm:smallK': 'reg8x8.k8v4' }, 'f16'));
+  assert.deepEqual([p.choose('gemm', 'smallK').candidate.name, p.choose('gemm', 'smallK').source], ['reg8x8.k8v4', 'measured']);
+  assert.equal(p.choose('gemm', 'midK').source, 'default', 'a class the table lacks keeps the default');
+  assert.equal(p.dtype, gpu.hasF16 ? 'f16' : 'f32');
+  p.force('gemm=reg4x4.k64v4');
+  assert.deepEqual([p.choose('gemm', 'smallK').candidate.name, p.choose('gemm', 'smallK').source], ['reg4x4.k64v4', 'forced']);
+  p.force('gemm:midK=reg8x8.k8v4');
+  assert.equal(p.choose('gemm', 'smallK').source, 'measured');
+  assert.equal(p.choose('gemm', 'midK').candidate.name, 'reg8x8.k8v4');
+  p.useTuned(table(gpu, { 'gemm:smallK': 'a-variant-that-no-longer-exists' }));
+  assert.equal(p.choose('gemm', 'smallK').source, 'default');
+});
+
+test('linear() runs the forced variant, and its output still matches the reference', async () => {
+  const M = 37, K = 48, N = 29;
+  const x = randomArray(M * K, 3), w = randomArray(N * K, 4);
+  const policy = policyFor(gpu);
+  for (const c of CANDIDATES.gemm) {
+    policy.force(`gemm=${c.name}`);
+    try {
+      const y = scope(() => linear(Tensor.fromArray(gpu, x, [M, K]), Tensor.fromArray(gpu, w, [N, K])));
+      assertClose(await y.toArray(), matmulRef(x, w, M, N, K), { atol: 2e-6 * K, rtol: 1e-5 }, `linear with ${c.name}`);
+      y.dispose();
+      assert.ok(gpu.kernels.labels().includes(`matmul_reg ${c.name}`), `the profile label names ${c.name}`);
+    } finally {
+      policy.force('');
+    }
+  }
+});
+
+test('measureClass checks every candidate, then orders the passing ones by time', async () => {
+  const timer = new GpuTimer(gpu);
+  try {
+    const m = await measureClass(gpu, timer, 'softmax', 'narrow', 'f32', 1);
+    const all = [m.variant, ...m.runnersUp.map((r) => r.variant)];
+    assert.deepEqual([...all].sort(), CANDIDATES.softmax.map((c) => c.name).sort());
+    assert.ok(m.runnersUp.every((r) => r.ms >= m.ms));
+    assert.equal(m.failed, undefined);
+  } finally {
+    timer.destroy();
+  }
+});
+
+test('a candidate that disagrees with the reference is reported and never chosen', async () => {
+  // A deliberately wrong softmax variant (it returns its input) joins the table for this test only.
+  const table = CANDIDATES.softmax as unknown as { name: string; params: { wg: number }; run: (c: { x: Tensor }) => Tensor }[];
+  table.push({ name: 'broken', params: { wg: 64 }, run: (c) => sliceRows(c.x, 0, c.x.shape[0]!) });
+  const timer = new GpuTimer(gpu);
+  try {
+    const m = await measureClass(gpu, timer, 'softmax', 'narrow', 'f32', 1);
+    assert.notEqual(m.variant, 'broken');
+    assert.ok(!m.runnersUp.some((r) => r.variant === 'broken'));
+    assert.match(m.failed?.join() ?? '', /^broken: element \d+ is/);
+  } finally {
+    table.pop();
+    timer.destroy();
+  }
+});
+
+test('loadPolicy tunes once, caches per adapter + driver + library version, then only reads', async () => {
+  const store = memoryStore();
+  const logs: string[] = [];
+  const opts = { store, ops: ['softmax'] as const, mode: 'auto' as const, log: (s: string) => logs.push(s) };
+  const p = await loadPolicy(gpu, opts);
+  assert.equal(store.entries.size, 1);
+  const [id, text] = [...store.entries][0]!;
+  assert.equal(id, `policy-${policyKeyId(policyKey(gpu))}`);
+  const saved = JSON.parse(text) as TunedTable;
+  assert.deepEqual(Object.keys(saved.winners).sort(), ['softmax:narrow', 'softmax:wide']);
+  assert.equal(p.choose('softmax', 'narrow').source, 'measured');
+  assert.ok(logs.some((l) => l.startsWith('tuning')));
+  logs.length = 0;
+  await loadPolicy(gpu, opts);
+  assert.deepEqual(logs, [], 'a complete cached table is read, never measured again');
+  // Another library version (or driver) is another key: the old entry is not used.
+  assert.notEqual(policyKeyId({ ...policyKey(gpu), library: 'other' }), policyKeyId(policyKey(gpu)));
+  // A corrupt entry is measured again, not trusted and not a crash.
+  store.entries.set(id, '{ not json');
+  await loadPolicy(gpu, opts);
+  assert.ok(logs.some((l) => /unreadable or stale/.test(l)));
+  assert.ok(JSON.parse(store.entries.get(id)!).winners['softmax:wide']);
+  policyFor(gpu).useTuned(undefined);
+});
+
+test('LLAVA_ST_TUNE=off style: mode off reads nothing and measures nothing', async () => {
+  const store = memoryStore();
+  await loadPolicy(gpu, { store, mode: 'off' });
+  assert.equal(store.entries.size, 0);
+  assert.equal(policyFor(gpu).tuned, undefined);
+});
+
+test('the Node cache folder: LLAVA_ST_CACHE_DIR, else XDG_CACHE_HOME/llava-st, else ~/.cache/llava-st; files written whole', async () => {
+  assert.equal(nodeCacheDir({ LLAVA_ST_CACHE_DIR: '/x', XDG_CACHE_HOME: '/y' }), '/x');
+  assert.equal(nodeCacheDir({ XDG_CACHE_HOME: '/y' }), '/y/llava-st');
+  assert.equal(nodeCacheDir({ HOME: '/home/u' }), '/home/u/.cache/llava-st');
+  const dir = mkdtempSync(join(tmpdir(), 'llava-st-policy-'));
+  try {
+    const store = fileStore(join(dir, 'sub'));
+    assert.equal(await store.load('policy-x'), undefined);
+    await store.save('policy-x', '{"a":1}');
+    assert.equal(await store.load('policy-x'), '{"a":1}');
+    assert.deepEqual(readdirSync(join(dir, 'sub')), ['policy-x.json']);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
