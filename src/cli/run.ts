@@ -13,12 +13,14 @@ import { Progress } from './progress.js';
 import { writeViz } from './viz_output.js';
 import { preferredComputeDType } from '../bench/ceilings.js';
 import { formatProfile } from '../core/profiler.js';
+import { parseGroup, parseMemory, parseWeights, resolveLayout } from './plan.js';
 
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models', 'llava-st-synth');
 
 const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | --image FILE)
                     (--task T [--query TEXT] [--box x1,y1,x2,y2] [--span s,e] | --prompt TEXT)
                     [--json] [--viz OUT.png|OUT.gif] [--max-new-tokens N] [--dtype auto|f32|f16] [--sample]
+                    [--weights auto|f32|f16|q8|q4] [--group 16|32|64|128] [--memory GB]
   --model DIR        checkpoint folder (config.json, *.safetensors, tokenizer); default: the demo model
   --video FILE       a video; 100 frames are sampled over --split (inclusive frame range, default all)
   --image FILE       a PNG or JPEG image
@@ -26,9 +28,14 @@ const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | 
                        tvg --query CAPTION; stvg --query EVENT; svg --span s,e --query TEXT;
                        elc --span s --box x1,y1,x2,y2; tr --span s,e; rec --query REF; reg --box ...; dgc
                      spans and boxes are normalized to [0, 1]
-  --prompt TEXT      a free-form question; coordinates inline as <t0.4>, <w0.5>, <h0.6>
+  --prompt TEXT      a free-form question; coordinates inline as <t0.4>, <w0.5>, <h0.6>; without
+                     --video/--image the language model alone answers it
   --json             print one JSON object (answer, ids, spans, boxes, timings)
   --dtype D          compute dtype; auto (default) picks the faster of f32/f16 on this adapter, measured
+  --weights W        storage of the Linear weights, apart from --dtype: f32, f16, or q8/q4 quantized
+                     at load; auto (default) takes the most precise one that fits (see llava-st plan)
+  --group G          quantization group size along each row (default 32)
+  --memory GB        memory behind the adapter (default: RAM on a CPU adapter; a GPU's is unknown)
   --viz OUT          draw the boxes and the span: .png (image, or a contact sheet) or .gif (video)
 environment: LLAVA_ST_PROFILE=1 prints the GPU time of every kernel at the end (timestamp queries)`;
 
@@ -93,7 +100,7 @@ export async function runMain(argv: string[]): Promise<number> {
     model: { type: 'string' }, video: { type: 'string' }, image: { type: 'string' }, split: { type: 'string' },
     task: { type: 'string' }, query: { type: 'string' }, box: { type: 'string' }, span: { type: 'string' },
     prompt: { type: 'string' }, json: { type: 'boolean' }, viz: { type: 'string' }, 'max-new-tokens': { type: 'string' },
-    dtype: { type: 'string' }, sample: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    dtype: { type: 'string' }, sample: { type: 'boolean' }, weights: { type: 'string' }, group: { type: 'string' }, memory: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
   if (values.help) { console.log(HELP); return 0; }
   const modelDir = values.model ?? DEFAULT_MODEL;
@@ -105,6 +112,7 @@ export async function runMain(argv: string[]): Promise<number> {
   if (!Number.isSafeInteger(maxNew) || maxNew < 1) throw new InputError(`--max-new-tokens ${values['max-new-tokens']}: expected a positive integer`);
   const dtypeArg = values.dtype ?? 'auto';
   if (dtypeArg !== 'f32' && dtypeArg !== 'f16' && dtypeArg !== 'auto') throw new InputError(`--dtype ${dtypeArg}: expected f32, f16 or auto`);
+  const weightsArg = parseWeights(values.weights), group = parseGroup(values.group), memoryGB = parseMemory(values.memory);
 
   let question: string;
   let task: Task | undefined;
@@ -126,10 +134,13 @@ export async function runMain(argv: string[]): Promise<number> {
   const gpu = await requestGpu();
   if (dtypeArg === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
   const dtype = dtypeArg === 'auto' ? await preferredComputeDType(gpu) : dtypeArg;
+  // The plan (headers only) decides the weight format; nothing is read when nothing fits.
+  const { layout } = await resolveLayout(gpu, modelDir, { compute: dtype, want: weightsArg, group, maxNewTokens: maxNew, ...(memoryGB !== undefined ? { memoryGB } : {}) });
+  if (layout.format !== dtype) console.error(`weights: ${layout.format}${layout.format.startsWith('q') ? ` (groups of ${layout.group})` : ''}, compute ${dtype}${weightsArg === 'auto' ? ' (auto: see llava-st plan)' : ''}`);
   const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile() : undefined;
   const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };
   try {
-    const assistant = await Assistant.load(gpu, modelDir, { dtype, onProgress: (s, d, t) => bars[s].update(d, t) });
+    const assistant = await Assistant.load(gpu, modelDir, { dtype, weights: { format: layout.format, group: layout.group }, onProgress: (s, d, t) => bars[s].update(d, t) });
     bars.weights.done();
     try {
       const stream = !values.json;
@@ -142,7 +153,7 @@ export async function runMain(argv: string[]): Promise<number> {
       bars.frames.done(); bars.generate.done();
       if (values.viz) await writeViz(values.viz, r);
       if (values.json) {
-        console.log(JSON.stringify({ task: task ?? 'free', model: modelDir, dtype, ...r, ...(values.viz ? { viz: values.viz } : {}) }, null, 2));
+        console.log(JSON.stringify({ task: task ?? 'free', model: modelDir, dtype, weights: layout.format, ...r, ...(values.viz ? { viz: values.viz } : {}) }, null, 2));
       } else {
         process.stdout.write('\n');
         console.log(formatAnswer(r));

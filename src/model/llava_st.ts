@@ -20,6 +20,7 @@ import { convert } from '../ops/convert.js';
 import { lerpRows } from '../ops/gather.js';
 import type { Taps } from '../nn/taps.js';
 import { WeightStore, type ComputeDType } from '../nn/weights.js';
+import type { WeightLayout } from '../nn/weight_format.js';
 import { loadConfig, type LlavaStConfig, type SpecialTokenName } from './config.js';
 import { CoordinateTables, Lape, type CoordinateKind } from './lape.js';
 import { TokenPacker } from './packer.js';
@@ -76,7 +77,14 @@ export interface GenerateOptions {
 
 export interface GenerateResult { ids: number[]; stepLogits?: Float32Array[]; stopped: 'eos' | 'length' }
 
-export interface LoadOptions { dtype?: ComputeDType; chunkBytes?: number; onProgress?: (name: string) => void }
+export interface LoadOptions {
+  dtype?: ComputeDType;
+  /** Storage of Linear weights (f32 | f16 | q8 | q4) and group size; default: the compute dtype.
+   *  model/plan's chooseLayout picks one that fits. */
+  weights?: Omit<WeightLayout, 'compute'>;
+  chunkBytes?: number;
+  onProgress?: (name: string) => void;
+}
 
 export class LlavaSt {
   readonly vision: SiglipVisionTower;
@@ -102,7 +110,7 @@ export class LlavaSt {
     try {
       const shapes = new Map([...ckpt.entries].map(([n, e]) => [n, e.shape]));
       const config = await loadConfig(dir, packerEmbedDimOf(shapes));
-      const store = new WeightStore(gpu, ckpt, { dtype: opts.dtype ?? 'f32', ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+      const store = new WeightStore(gpu, ckpt, { dtype: opts.dtype ?? 'f32', ...(opts.weights ? { layout: opts.weights } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
       let model: LlavaSt;
       try {
         model = new LlavaSt(gpu, config, store);

@@ -8,20 +8,26 @@
 //   BF16 -> raw 16-bit words uploaded into a u32 staging tensor (one chunk at a time), widened on
 //           the GPU (bf16ToF32 / bf16ToF16): bf16 is the top half of an f32, no offline step
 //   F16 -> f16 as is | f32 via convert on the GPU
+// How each tensor is stored (f32, f16, q8, q4 apart from the compute dtype) is decided by
+// nn/weight_format's storageOf. Quantized weights are quantized on the CPU a chunk at a time as the
+// checkpoint streams (core/quant), so the model is never whole in f32 in host memory.
 // A weight over maxStorageBufferBindingSize becomes a SplitWeight of row chunks, filled from the
 // same stream. Row ranges of one tensor (nn.MultiheadAttention's packed in_proj q/k/v) are taken
 // as separate tensors the same way.
 import type { Gpu } from '../core/device.js';
 import type { Checkpoint } from '../core/checkpoint.js';
-import { BYTES_PER_ELEMENT } from '../core/dtype.js';
+import { BYTES_PER_ELEMENT, fromF16 } from '../core/dtype.js';
+import { codesPerWord, quantizeGroups } from '../core/quant.js';
+import { QuantTensor } from '../ops/quant_linear.js';
+import { checkLayoutFeatures, defaultLayout, storageOf, type ComputeDType, type WeightLayout, type Storage } from './weight_format.js';
 import { DTypeError, LimitError, WeightError } from '../core/errors.js';
 import { keep, scope } from '../core/registry.js';
 import { Tensor, numel, shapeStr, type Shape } from '../core/tensor.js';
 import { bf16ToF16, bf16ToF32, convert } from '../ops/convert.js';
 import { copyRows } from '../ops/copy.js';
-import { SplitWeight, type Weight } from '../ops/linear.js';
+import { SplitWeight, type Weight, type WeightPart } from '../ops/linear.js';
 
-export type ComputeDType = 'f32' | 'f16';
+export type { ComputeDType } from './weight_format.js';
 
 /** Present in real checkpoints, read by nothing (architecture.md §2, §7.4): never even loaded. */
 export const UNUSED_BY_DESIGN: readonly RegExp[] = [
@@ -32,10 +38,12 @@ export const UNUSED_BY_DESIGN: readonly RegExp[] = [
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** One destination of a checkpoint tensor: source elements [start, end) -> target from element 0. */
-interface Destination { target: Tensor; start: number; end: number }
+interface Destination { target: Tensor | QuantTensor; start: number; end: number }
 
 export interface WeightStoreOptions {
   dtype?: ComputeDType;
+  /** Storage of Linear weights and the group size of quantized ones (default: the compute dtype). */
+  layout?: Omit<WeightLayout, 'compute'>;
   chunkBytes?: number;
   /** Tensors at or above this many bytes are split into row chunks (default: the binding limit). */
   maxBindingBytes?: number;
@@ -50,16 +58,19 @@ export interface WeightSource {
 
 export class WeightStore implements WeightSource {
   readonly dtype: ComputeDType;
+  readonly layout: WeightLayout;
   private readonly chunkBytes: number;
   private readonly maxBindingBytes: number;
   private readonly pending = new Map<string, Destination[]>();
   private readonly taken = new Set<string>();
   /** Every tensor this store allocated (the model's weights); freed by dispose(). */
-  private readonly owned: Tensor[] = [];
+  private readonly owned: (Tensor | QuantTensor)[] = [];
 
   constructor(readonly gpu: Gpu, readonly checkpoint: Checkpoint, opts: WeightStoreOptions = {}) {
     this.dtype = opts.dtype ?? 'f32';
+    this.layout = { ...defaultLayout(this.dtype), ...opts.layout, compute: this.dtype };
     if (this.dtype === 'f16' && !gpu.hasF16) throw new DTypeError('f16 weights need the shader-f16 feature, which this adapter lacks');
+    checkLayoutFeatures(this.layout, gpu.hasF16);
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? Infinity, gpu.limits.maxStorageBufferBindingSize);
   }
@@ -76,7 +87,7 @@ export class WeightStore implements WeightSource {
   /** A whole tensor; `expected` is checked against the checkpoint header. */
   take(name: string, expected: Shape): Tensor {
     const rows = this.check(name, expected);
-    return this.allocate(name, expected, 0, rows);
+    return this.allocate(name, expected, 0, rows, this.dtype);
   }
 
   /** Rows [start, end) of a 2-D (or higher) checkpoint tensor of shape `expected`, as its own tensor. */
@@ -85,22 +96,42 @@ export class WeightStore implements WeightSource {
     if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start < end && end <= rows)) {
       throw new WeightError(`${name}: row range [${start}, ${end}) is outside its ${rows} rows`);
     }
-    return this.allocate(name, [end - start, ...expected.slice(1)], start, end);
+    return this.allocate(name, [end - start, ...expected.slice(1)], start, end, this.dtype);
   }
 
   /** A matrix that may exceed one binding: a Tensor when it fits, else a SplitWeight of row chunks. */
   takeWeight(name: string, expected: Shape): Weight {
     const rows = this.check(name, expected);
     const rowElems = numel(expected.slice(1));
-    const rowBytes = rowElems * BYTES_PER_ELEMENT[this.dtype];
-    if (rows * rowBytes <= this.maxBindingBytes) return this.allocate(name, expected, 0, rows);
+    const storage = storageOf(name, expected, this.layout);
+    if (storage.kind === 'quant') return this.takeQuant(name, [rows, rowElems], storage);
+    const dtype = storage.dtype;
+    const rowBytes = rowElems * BYTES_PER_ELEMENT[dtype];
+    if (rows * rowBytes <= this.maxBindingBytes) return this.allocate(name, expected, 0, rows, dtype);
     // Even row counts keep every part's start on a 4-byte boundary for 2-byte sources.
     let perPart = Math.floor(this.maxBindingBytes / rowBytes);
     if (perPart > 1) perPart -= perPart % 2;
     if (perPart < 1) throw new LimitError(`${name}: one row of ${rowBytes} B exceeds maxStorageBufferBindingSize ${this.maxBindingBytes}`);
     const parts: Tensor[] = [];
-    for (let r = 0; r < rows; r += perPart) parts.push(this.allocate(name, [Math.min(perPart, rows - r), ...expected.slice(1)], r, Math.min(rows, r + perPart), `${name}[${r}:]`));
+    for (let r = 0; r < rows; r += perPart) parts.push(this.allocate(name, [Math.min(perPart, rows - r), ...expected.slice(1)], r, Math.min(rows, r + perPart), dtype, `${name}[${r}:]`));
     return new SplitWeight(parts, [rows, rowElems], name);
+  }
+
+  /** A quantized [N, K] weight: one QuantTensor, or row chunks whose codes each fit one binding. */
+  private takeQuant(name: string, [N, K]: [number, number], s: Extract<Storage, { kind: 'quant' }>): Weight {
+    const rowBytes = (K / codesPerWord(s.format)) * 4;
+    const perPart = Math.floor(this.maxBindingBytes / rowBytes);
+    if (perPart < 1) throw new LimitError(`${name}: one row of ${rowBytes} B of ${s.format} codes exceeds maxStorageBufferBindingSize ${this.maxBindingBytes}`);
+    const parts: WeightPart[] = [];
+    for (let r = 0; r < N; r += perPart) {
+      const n = Math.min(perPart, N - r);
+      const q = QuantTensor.empty(this.gpu, [n, K], s.format, s.group, n === N ? name : `${name}[${r}:]`);
+      keep(q.codes); keep(q.groups);
+      this.owned.push(q);
+      this.destinations(name).push({ target: q, start: r * K, end: (r + n) * K });
+      parts.push(q);
+    }
+    return parts.length === 1 ? parts[0]! : new SplitWeight(parts, [N, K], name);
   }
 
   /** Streams every taken tensor to the GPU. Call once, after the model is built. */
@@ -146,58 +177,94 @@ export class WeightStore implements WeightSource {
     return expected[0] ?? 1;
   }
 
-  private allocate(name: string, shape: Shape, rowStart: number, rowEnd: number, label = name): Tensor {
+  private allocate(name: string, shape: Shape, rowStart: number, rowEnd: number, dtype: ComputeDType, label = name): Tensor {
     const full = this.checkpoint.entries.get(name)!.shape;
     const rowElems = numel(full.slice(1));
-    const t = keep(Tensor.empty(this.gpu, shape, this.dtype, label));
+    const t = keep(Tensor.empty(this.gpu, shape, dtype, label, { exact: true }));
     this.owned.push(t);
+    this.destinations(name).push({ target: t, start: rowStart * rowElems, end: rowEnd * rowElems });
+    return t;
+  }
+
+  private destinations(name: string): Destination[] {
     let list = this.pending.get(name);
     if (!list) this.pending.set(name, (list = []));
-    list.push({ target: t, start: rowStart * rowElems, end: rowEnd * rowElems });
-    return t;
+    return list;
   }
 
   private async stream(name: string, dests: Destination[]): Promise<void> {
     const e = this.checkpoint.entries.get(name)!;
     const srcBytes = e.dtype === 'F32' ? 4 : 2;
-    const direct = (e.dtype === 'F32' && this.dtype === 'f32') || (e.dtype === 'F16' && this.dtype === 'f16');
-    for await (const { offset, bytes } of this.checkpoint.readChunks(name, this.chunkBytes)) {
+    const quant = dests.filter((d): d is Destination & { target: QuantTensor } => d.target instanceof QuantTensor);
+    const plain = dests.filter((d): d is Destination & { target: Tensor } => d.target instanceof Tensor);
+    // Chunks of whole groups when quantizing (every destination starts on a row, K % group = 0).
+    const align = Math.max(1, ...quant.map((d) => d.target.group)) * srcBytes;
+    const chunk = Math.max(align, this.chunkBytes - (this.chunkBytes % align));
+    for await (const { offset, bytes } of this.checkpoint.readChunks(name, chunk)) {
       const c0 = offset / srcBytes;
       const c1 = c0 + bytes.byteLength / srcBytes;
-      if (direct) {
-        for (const d of dests) {
-          const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
-          if (a >= b) continue;
-          d.target.write((a - d.start) * srcBytes, bytes.subarray((a - c0) * srcBytes, (b - c0) * srcBytes));
+      if (quant.length > 0) this.quantizeChunk(name, e.dtype, bytes, c0, c1, quant);
+      for (const dtype of new Set(plain.map((d) => d.target.dtype))) {
+        const mine = plain.filter((d) => d.target.dtype === dtype);
+        if ((e.dtype === 'F32' && dtype === 'f32') || (e.dtype === 'F16' && dtype === 'f16')) {
+          for (const d of mine) {
+            const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
+            if (a >= b) continue;
+            d.target.write((a - d.start) * srcBytes, bytes.subarray((a - c0) * srcBytes, (b - c0) * srcBytes));
+          }
+          continue;
         }
-        continue;
+        // Widen or narrow this chunk once on the GPU, then copy the pieces each destination needs.
+        scope(() => {
+          const converted = this.convertChunk(name, e.dtype, bytes, c1 - c0, dtype as ComputeDType);
+          for (const d of mine) {
+            const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
+            if (a >= b) continue;
+            const flat = d.target.reshape([d.target.size], d.target.name);
+            copyRows(flat, a - d.start, converted, a - c0, b - a);
+          }
+        });
       }
-      // Widen or narrow this chunk once on the GPU, then copy the pieces each destination needs.
-      scope(() => {
-        const n = c1 - c0;
-        const converted = this.convertChunk(name, e.dtype, bytes, n);
-        for (const d of dests) {
-          const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
-          if (a >= b) continue;
-          const flat = d.target.reshape([d.target.size], d.target.name);
-          copyRows(flat, a - d.start, converted, a - c0, b - a);
-        }
-      });
     }
   }
 
-  /** A chunk of n source elements -> a flat [n] tensor in the compute dtype. */
-  private convertChunk(name: string, src: string, bytes: Uint8Array, n: number): Tensor {
+  /** Source elements [c0, c1) widened to f32 on the CPU, quantized, written into each overlapping QuantTensor. */
+  private quantizeChunk(name: string, src: string, bytes: Uint8Array, c0: number, c1: number, dests: (Destination & { target: QuantTensor })[]): void {
+    const values = hostF32(src, bytes, c1 - c0);
+    for (const d of dests) {
+      const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
+      if (a >= b) continue;
+      const q = d.target;
+      const { codes, groups } = quantizeGroups(values.subarray(a - c0, b - c0), q.format, q.group, name);
+      q.codes.write(((a - d.start) / codesPerWord(q.format)) * 4, codes);
+      q.groups.write(((a - d.start) / q.group) * 4, groups);
+    }
+  }
+
+  /** A chunk of n source elements -> a flat [n] tensor in `dtype`. */
+  private convertChunk(name: string, src: string, bytes: Uint8Array, n: number, dtype: ComputeDType): Tensor {
     if (src === 'BF16') {
       const words = new Uint32Array(Math.ceil(bytes.byteLength / 4));
       new Uint8Array(words.buffer).set(bytes);
       const raw = Tensor.fromArray(this.gpu, words, [words.length], 'u32', `${name}:bf16`);
-      return this.dtype === 'f32' ? bf16ToF32(raw, [n]) : bf16ToF16(raw, [n]);
+      return dtype === 'f32' ? bf16ToF32(raw, [n]) : bf16ToF16(raw, [n]);
     }
     const dt = src === 'F32' ? 'f32' : 'f16';
     const copy = new Uint8Array(bytes.byteLength);
     copy.set(bytes);
     const staged = Tensor.fromArray(this.gpu, copy, [n], dt, `${name}:${src}`);
-    return convert(staged, this.dtype);
+    return convert(staged, dtype);
   }
+}
+
+/** n F32/F16/BF16 checkpoint values as f32 on the host (bf16: a shift; one chunk at a time). */
+function hostF32(src: string, bytes: Uint8Array, n: number): Float32Array {
+  const copy = new Uint8Array(n * (src === 'F32' ? 4 : 2));
+  copy.set(bytes.subarray(0, copy.length));
+  if (src === 'F32') return new Float32Array(copy.buffer);
+  const half = new Uint16Array(copy.buffer);
+  if (src === 'F16') return fromF16(half);
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = half[i]! << 16;
+  return new Float32Array(out.buffer);
 }

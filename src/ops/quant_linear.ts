@@ -37,8 +37,8 @@ export class QuantTensor {
     const [N, K] = shape;
     checkGroups(name, K, group);
     return new QuantTensor(
-      Tensor.empty(gpu, [N, K / codesPerWord(format)], 'u32', `${name}:codes`),
-      Tensor.empty(gpu, [N, K / group], 'u32', `${name}:groups`), shape, format, group, name);
+      Tensor.empty(gpu, [N, K / codesPerWord(format)], 'u32', `${name}:codes`, { exact: true }),
+      Tensor.empty(gpu, [N, K / group], 'u32', `${name}:groups`, { exact: true }), shape, format, group, name);
   }
 
   /** Quantizes a host [N, K] f32 weight and uploads it (tests and benchmarks). */

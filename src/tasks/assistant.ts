@@ -12,6 +12,7 @@ import { sampleVideo } from '../io/video.js';
 import { Qwen2Tokenizer } from '../io/tokenizer.js';
 import { LlavaSt, type Media, type Variables } from '../model/llava_st.js';
 import type { ComputeDType } from '../nn/weights.js';
+import type { WeightLayout } from '../nn/weight_format.js';
 import { buildPrompt, type PromptVariables } from './prompt.js';
 import { extractGrounding, type Grounding, type MediaGeometry } from './grounding.js';
 import type { AnswerTask } from './coordinates.js';
@@ -74,11 +75,12 @@ export class Assistant {
   private constructor(readonly gpu: Gpu, readonly model: LlavaSt, readonly tokenizer: Qwen2Tokenizer) {}
 
   /** Loads the model (weights streamed to the GPU) and the tokenizer from a checkpoint folder. */
-  static async load(gpu: Gpu, dir: string, opts: { dtype?: ComputeDType; onProgress?: ProgressFn } = {}): Promise<Assistant> {
+  static async load(gpu: Gpu, dir: string, opts: { dtype?: ComputeDType; weights?: Omit<WeightLayout, 'compute'>; onProgress?: ProgressFn } = {}): Promise<Assistant> {
     const tokenizer = await Qwen2Tokenizer.fromDirectory(dir);
     let loaded = 0;
     const model = await LlavaSt.load(gpu, dir, {
       ...(opts.dtype ? { dtype: opts.dtype } : {}),
+      ...(opts.weights ? { weights: opts.weights } : {}),
       onProgress: () => opts.onProgress?.('weights', ++loaded, 0),
     });
     return new Assistant(gpu, model, tokenizer);
