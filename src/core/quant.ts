@@ -63,7 +63,8 @@ export function quantizeGroups(values: Float32Array, format: QuantFormat, group:
     for (let i = a; i < a + group; i += per) {
       let word = 0;
       for (let j = 0; j < per; j++) {
-        let q = Math.round((values[i + j]! - offset) * inv);
+        // floor(x + 0.5), as the GPU quantizer (wgsl/quantize.wgsl) rounds: then clamped.
+        let q = Math.floor((values[i + j]! - offset) * inv + 0.5);
         q = q < 0 ? 0 : q > levels ? levels : q;
         word |= q << (j * bits);
       }

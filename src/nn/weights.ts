@@ -9,15 +9,17 @@
 //           the GPU (bf16ToF32 / bf16ToF16): bf16 is the top half of an f32, no offline step
 //   F16 -> f16 as is | f32 via convert on the GPU
 // How each tensor is stored (f32, f16, q8, q4 apart from the compute dtype) is decided by
-// nn/weight_format's storageOf. Quantized weights are quantized on the CPU a chunk at a time as the
-// checkpoint streams (core/quant), so the model is never whole in f32 in host memory.
+// nn/weight_format's storageOf. Quantized weights are quantized a chunk at a time as the
+// checkpoint streams (ops/quantize on the GPU, core/quant's layout), so the model is never whole in
+// f32 anywhere.
 // A weight over maxStorageBufferBindingSize becomes a SplitWeight of row chunks, filled from the
 // same stream. Row ranges of one tensor (nn.MultiheadAttention's packed in_proj q/k/v) are taken
 // as separate tensors the same way.
 import type { Gpu } from '../core/device.js';
 import type { Checkpoint } from '../core/checkpoint.js';
-import { BYTES_PER_ELEMENT, fromF16 } from '../core/dtype.js';
-import { codesPerWord, quantizeGroups } from '../core/quant.js';
+import { BYTES_PER_ELEMENT } from '../core/dtype.js';
+import { codesPerWord } from '../core/quant.js';
+import { quantizeInto, type RawDType } from '../ops/quantize.js';
 import { QuantTensor } from '../ops/quant_linear.js';
 import { checkLayoutFeatures, defaultLayout, storageOf, type ComputeDType, type WeightLayout, type Storage } from './weight_format.js';
 import { DTypeError, LimitError, WeightError } from '../core/errors.js';
@@ -228,17 +230,17 @@ export class WeightStore implements WeightSource {
     }
   }
 
-  /** Source elements [c0, c1) widened to f32 on the CPU, quantized, written into each overlapping QuantTensor. */
+  /** Source elements [c0, c1) uploaded as raw words and quantized on the GPU into each overlapping QuantTensor. */
   private quantizeChunk(name: string, src: string, bytes: Uint8Array, c0: number, c1: number, dests: (Destination & { target: QuantTensor })[]): void {
-    const values = hostF32(src, bytes, c1 - c0);
-    for (const d of dests) {
-      const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
-      if (a >= b) continue;
-      const q = d.target;
-      const { codes, groups } = quantizeGroups(values.subarray(a - c0, b - c0), q.format, q.group, name);
-      q.codes.write(((a - d.start) / codesPerWord(q.format)) * 4, codes);
-      q.groups.write(((a - d.start) / q.group) * 4, groups);
-    }
+    scope(() => {
+      const words = new Uint32Array(Math.ceil(bytes.byteLength / 4));
+      new Uint8Array(words.buffer).set(bytes);
+      const raw = Tensor.fromArray(this.gpu, words, [words.length], 'u32', `${name}:raw`);
+      for (const d of dests) {
+        const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
+        if (a < b) quantizeInto(raw, src as RawDType, a - c0, b - a, d.target, a - d.start);
+      }
+    });
   }
 
   /** A chunk of n source elements -> a flat [n] tensor in `dtype`. */
@@ -255,16 +257,4 @@ export class WeightStore implements WeightSource {
     const staged = Tensor.fromArray(this.gpu, copy, [n], dt, `${name}:${src}`);
     return convert(staged, dtype);
   }
-}
-
-/** n F32/F16/BF16 checkpoint values as f32 on the host (bf16: a shift; one chunk at a time). */
-function hostF32(src: string, bytes: Uint8Array, n: number): Float32Array {
-  const copy = new Uint8Array(n * (src === 'F32' ? 4 : 2));
-  copy.set(bytes.subarray(0, copy.length));
-  if (src === 'F32') return new Float32Array(copy.buffer);
-  const half = new Uint16Array(copy.buffer);
-  if (src === 'F16') return fromF16(half);
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = half[i]! << 16;
-  return new Float32Array(out.buffer);
 }

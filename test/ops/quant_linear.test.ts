@@ -97,3 +97,36 @@ test('linear over a SplitWeight mixing quantized row chunks and a plain f32 chun
     assertClose(got, matmulRef(x, want, M, N, K, b), { atol: 2e-6 * K, rtol: 1e-5 }, `mixed split ${fmt} M=${M}`);
   }), { numRuns: 8 });
 });
+
+test('quantizeInto (GPU) agrees with quantizeGroups (CPU) from bf16, f16 and f32 sources, at offsets', async () => {
+  const { quantizeInto } = await import('../../src/ops/quantize.js');
+  await fc.assert(fc.asyncProperty(format, group, fc.constantFrom('BF16', 'F16', 'F32') as fc.Arbitrary<'BF16' | 'F16' | 'F32'>, fc.nat(), async (fmt, g, src, seed) => {
+    const N = 5, K = 2 * g, n = N * K;
+    // Source values exactly representable in the source dtype, so both sides see the same numbers.
+    let v = randomArray(n, seed, 0.05);
+    let words: Uint32Array;
+    if (src === 'F32') words = new Uint32Array(v.buffer.slice(0));
+    else if (src === 'F16') { const h = toF16(v); v = fromF16(h); words = new Uint32Array(h.buffer); }
+    else { const b = new Uint16Array(n); const u = new Uint32Array(v.buffer); for (let i = 0; i < n; i++) b[i] = u[i]! >>> 16; v = new Float32Array(Uint32Array.from(b, (x) => x << 16).buffer); words = new Uint32Array(b.buffer); }
+    const raw = Tensor.fromArray(gpu, words, [words.length], 'u32', 'raw');
+    const q = QuantTensor.empty(gpu, [N, K], fmt, g, 'w');
+    // Two calls: rows 0-1 from element 0, rows 2-4 from their offset (as the loader's chunks do).
+    quantizeInto(raw, src, 0, 2 * K, q, 0);
+    quantizeInto(raw, src, 2 * K, 3 * K, q, 2 * K);
+    const codes = await q.codes.read() as Uint32Array, groups = await q.groups.read() as Uint32Array;
+    raw.dispose(); q.dispose();
+    const want = quantizeGroups(v, fmt, g);
+    // f16 rounding of the scale may differ in the last bit between pack2x16float and the CPU; then
+    // a code can move by one step. Dequantized values must agree within one step of the group.
+    const got = dequantizeGroups(codes, groups, n, fmt, g), ref = dequantizeGroups(want.codes, want.groups, n, fmt, g);
+    let same = 0;
+    for (let i = 0; i < groups.length; i++) if (groups[i] === want.groups[i]) same++;
+    assert.ok(same >= groups.length * 0.9, `${same}/${groups.length} group words identical`);
+    const levels = fmt === 'q8' ? 255 : 15;
+    for (let i = 0; i < n; i++) {
+      const a = Math.floor(i / g) * g, part = v.subarray(a, a + g);
+      const step = (Math.max(...part) - Math.min(...part)) / levels;
+      assert.ok(Math.abs(got[i]! - ref[i]!) <= step * 1.01 + 1e-7, `${fmt}/${g} ${src} element ${i}: ${got[i]} vs ${ref[i]} (step ${step})`);
+    }
+  }), { numRuns: 20 });
+});
