@@ -21,6 +21,7 @@ import { lerpRows } from '../ops/gather.js';
 import type { Taps } from '../nn/taps.js';
 import { WeightStore, type ComputeDType } from '../nn/weights.js';
 import type { WeightLayout } from '../nn/weight_format.js';
+import { logicalTensors } from '../nn/quantized_checkpoint.js';
 import { loadConfig, type LlavaStConfig, type SpecialTokenName } from './config.js';
 import { CoordinateTables, Lape, type CoordinateKind } from './lape.js';
 import { TokenPacker } from './packer.js';
@@ -108,7 +109,7 @@ export class LlavaSt {
   static async load(gpu: Gpu, dir: string, opts: LoadOptions = {}): Promise<LlavaSt> {
     const ckpt = await Checkpoint.open(dir);
     try {
-      const shapes = new Map([...ckpt.entries].map(([n, e]) => [n, e.shape]));
+      const shapes = new Map([...logicalTensors(ckpt)].map(([n, e]) => [n, e.shape]));
       const config = await loadConfig(dir, packerEmbedDimOf(shapes));
       const store = new WeightStore(gpu, ckpt, { dtype: opts.dtype ?? 'f32', ...(opts.weights ? { layout: opts.weights } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
       let model: LlavaSt;

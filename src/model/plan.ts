@@ -17,6 +17,7 @@ import { Checkpoint } from '../core/checkpoint.js';
 import { BYTES_PER_ELEMENT } from '../core/dtype.js';
 import { ConfigError, InputError, LimitError, WeightError } from '../core/errors.js';
 import { quantBytes } from '../core/quant.js';
+import { logicalTensors, storedQuantOf, type StoredQuant } from '../nn/quantized_checkpoint.js';
 import { shapeStr } from '../core/tensor.js';
 import { storageOf, WEIGHT_FORMATS, isQuantized, type ComputeDType, type WeightFormat, type WeightLayout } from '../nn/weight_format.js';
 import { UNUSED_BY_DESIGN } from '../nn/weights.js';
@@ -51,6 +52,8 @@ export interface CheckpointFacts {
   tensors: Map<string, { shape: number[]; dtype: string }>;
   /** The file the tensors were read from (labels errors). */
   source: string;
+  /** Set for a quantized checkpoint (nn/quantized_checkpoint): its weights load as stored. */
+  stored?: StoredQuant;
 }
 
 export interface StageRow { stage: string; params: number; bytes: Record<WeightFormat, number> }
@@ -89,7 +92,8 @@ export async function readCheckpointFacts(dir: string): Promise<CheckpointFacts>
     throw new InputError(`${dir} is not a checkpoint folder: ${(e as Error).message}`, { cause: e });
   }
   try {
-    const tensors = new Map([...ckpt.entries].map(([n, e]) => [n, { shape: [...e.shape], dtype: e.dtype as string }]));
+    const stored = storedQuantOf(ckpt.metadata, ckpt.source);
+    const tensors = logicalTensors(ckpt);
     const shapes = new Map([...tensors].map(([n, t]) => [n, t.shape]));
     let config: LlavaStConfig;
     try {
@@ -99,7 +103,7 @@ export async function readCheckpointFacts(dir: string): Promise<CheckpointFacts>
       throw e;
     }
     checkAgainstConfig(dir, config, shapes, ckpt.source);
-    return { dir, config, tensors, source: ckpt.source };
+    return { dir, config, tensors, source: ckpt.source, ...(stored ? { stored } : {}) };
   } finally {
     await ckpt.close();
   }
@@ -188,7 +192,8 @@ export function makePlan(facts: CheckpointFacts, adapter: AdapterFacts, opts: Pl
   const maxNew = opts.maxNewTokens ?? 1024;
   const used = [...facts.tensors].filter(([n]) => !UNUSED_BY_DESIGN.some((p) => p.test(n)));
   const stages: StageRow[] = STAGES.map(([stage]) => ({ stage, params: 0, bytes: Object.fromEntries(WEIGHT_FORMATS.map((f) => [f, 0])) as Record<WeightFormat, number> }));
-  const layouts = WEIGHT_FORMATS.map((format): WeightLayout => ({ format, group: opts.group, compute: opts.compute }));
+  const group = facts.stored?.group ?? opts.group;
+  const layouts = WEIGHT_FORMATS.map((format): WeightLayout => ({ format, group, compute: opts.compute }));
   const fallbacks = new Map<WeightFormat, string[]>(WEIGHT_FORMATS.map((f) => [f, []]));
   const biggest = new Map<WeightFormat, { name: string; bytes: number }>();
   for (const [name, { shape }] of used) {
@@ -217,7 +222,8 @@ export function makePlan(facts: CheckpointFacts, adapter: AdapterFacts, opts: Pl
     const needed = weights + Math.max(image, video) + RUNTIME_BYTES;
     const big = biggest.get(f);
     let why: string | undefined;
-    if ((f === 'f16' || isQuantized(f) || opts.compute === 'f16') && !adapter.hasF16) why = 'needs shader-f16 (f16 tables or compute), which this adapter lacks';
+    if (facts.stored && f !== facts.stored.format) why = `the checkpoint is stored ${facts.stored.format}: it loads as it is`;
+    else if ((f === 'f16' || isQuantized(f) || opts.compute === 'f16') && !adapter.hasF16) why = 'needs shader-f16 (f16 tables or compute), which this adapter lacks';
     else if (big && big.bytes > adapter.maxBufferSize) why = `${big.name} needs a ${gib(big.bytes)} buffer, over maxBufferSize ${gib(adapter.maxBufferSize)}`;
     else if (big && big.bytes / (used.find(([n]) => n === big.name)![1].shape[0] ?? 1) > adapter.maxStorageBufferBindingSize) why = `a row of ${big.name} exceeds maxStorageBufferBindingSize`;
     const hard = why !== undefined;
@@ -227,7 +233,7 @@ export function makePlan(facts: CheckpointFacts, adapter: AdapterFacts, opts: Pl
     return { format: f, weights, needed, fits: fit, ...(why ? { why } : {}), fallbacks: fallbacks.get(f)! };
   });
   return {
-    dir: facts.dir, compute: opts.compute, group: opts.group, stages, adapter, budget, fits,
+    dir: facts.dir, compute: opts.compute, group, stages, adapter, budget, fits,
     activations: { image, video, videoFrames: frames, videoFramesPerBatch: framesPerBatch(c, opts.compute, adapter.maxStorageBufferBindingSize), maxNewTokens: maxNew },
   };
 }

@@ -20,6 +20,8 @@ import type { Checkpoint } from '../core/checkpoint.js';
 import { BYTES_PER_ELEMENT } from '../core/dtype.js';
 import { codesPerWord } from '../core/quant.js';
 import { quantizeInto, type RawDType } from '../ops/quantize.js';
+import { DTYPE_SIZE } from '../core/safetensors.js';
+import { QCODES, QGROUPS, storedQuantOf, storedQuantShapes, type StoredQuant } from './quantized_checkpoint.js';
 import { QuantTensor } from '../ops/quant_linear.js';
 import { checkLayoutFeatures, defaultLayout, storageOf, type ComputeDType, type WeightLayout, type Storage } from './weight_format.js';
 import { DTypeError, LimitError, WeightError } from '../core/errors.js';
@@ -61,6 +63,8 @@ export interface WeightSource {
 export class WeightStore implements WeightSource {
   readonly dtype: ComputeDType;
   readonly layout: WeightLayout;
+  /** Set when the checkpoint itself is quantized (its metadata says how): those weights load as stored. */
+  readonly stored: StoredQuant | undefined;
   private readonly chunkBytes: number;
   private readonly maxBindingBytes: number;
   private readonly pending = new Map<string, Destination[]>();
@@ -71,6 +75,7 @@ export class WeightStore implements WeightSource {
   constructor(readonly gpu: Gpu, readonly checkpoint: Checkpoint, opts: WeightStoreOptions = {}) {
     this.dtype = opts.dtype ?? 'f32';
     this.layout = { ...defaultLayout(this.dtype), ...opts.layout, compute: this.dtype };
+    this.stored = storedQuantOf(checkpoint.metadata, checkpoint.source);
     if (this.dtype === 'f16' && !gpu.hasF16) throw new DTypeError('f16 weights need the shader-f16 feature, which this adapter lacks');
     checkLayoutFeatures(this.layout, gpu.hasF16);
     this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -103,6 +108,7 @@ export class WeightStore implements WeightSource {
 
   /** A matrix that may exceed one binding: a Tensor when it fits, else a SplitWeight of row chunks. */
   takeWeight(name: string, expected: Shape): Weight {
+    if (this.stored && !this.has(name) && this.has(name + QCODES)) return this.takeStoredQuant(name, expected);
     const rows = this.check(name, expected);
     const rowElems = numel(expected.slice(1));
     const storage = storageOf(name, expected, this.layout);
@@ -119,8 +125,28 @@ export class WeightStore implements WeightSource {
     return new SplitWeight(parts, [rows, rowElems], name);
   }
 
+  /**
+   * A weight the checkpoint stores quantized (nn/quantized_checkpoint): codes and group words are
+   * copied as they are, never re-quantized. Both tensors must be there with the shapes the
+   * config implies.
+   */
+  private takeStoredQuant(name: string, expected: Shape): Weight {
+    const { format, group } = this.stored!;
+    const [N, K] = [expected[0]!, numel(expected.slice(1))];
+    const codes = this.checkpoint.entries.get(name + QCODES)!, groups = this.checkpoint.entries.get(name + QGROUPS);
+    if (groups === undefined) throw new WeightError(`${this.checkpoint.source}: quantized ${name} has codes (${name}${QCODES}) but no scale tensor ${name}${QGROUPS}`);
+    const want = storedQuantShapes(format, group, N, K);
+    for (const [e, w, n] of [[codes, want.codes, QCODES], [groups, want.groups, QGROUPS]] as const) {
+      if (e.dtype !== w.dtype || e.shape.length !== w.shape.length || e.shape.some((d, i) => d !== w.shape[i])) {
+        throw new WeightError(`${name}${n}: ${e.dtype} ${shapeStr(e.shape)} in the checkpoint; a ${format} [${N}, ${K}] weight in groups of ${group} needs ${w.dtype} ${shapeStr(w.shape)}`);
+      }
+    }
+    this.taken.add(name + QCODES).add(name + QGROUPS);
+    return this.takeQuant(name, [N, K], { kind: 'quant', format, group }, true);
+  }
+
   /** A quantized [N, K] weight: one QuantTensor, or row chunks whose codes each fit one binding. */
-  private takeQuant(name: string, [N, K]: [number, number], s: Extract<Storage, { kind: 'quant' }>): Weight {
+  private takeQuant(name: string, [N, K]: [number, number], s: Extract<Storage, { kind: 'quant' }>, stored = false): Weight {
     const rowBytes = (K / codesPerWord(s.format)) * 4;
     const perPart = Math.floor(this.maxBindingBytes / rowBytes);
     if (perPart < 1) throw new LimitError(`${name}: one row of ${rowBytes} B of ${s.format} codes exceeds maxStorageBufferBindingSize ${this.maxBindingBytes}`);
@@ -130,7 +156,14 @@ export class WeightStore implements WeightSource {
       const q = QuantTensor.empty(this.gpu, [n, K], s.format, s.group, n === N ? name : `${name}[${r}:]`);
       keep(q.codes); keep(q.groups);
       this.owned.push(q);
-      this.destinations(name).push({ target: q, start: r * K, end: (r + n) * K });
+      if (stored) {
+        // Raw copies: byte ranges of the codes (U8) and half ranges of the groups (F16 pairs).
+        const cb = K / codesPerWord(s.format) * 4, gh = (K / s.group) * 2;
+        this.destinations(name + QCODES).push({ target: q.codes, start: r * cb, end: (r + n) * cb });
+        this.destinations(name + QGROUPS).push({ target: q.groups, start: r * gh, end: (r + n) * gh });
+      } else {
+        this.destinations(name).push({ target: q, start: r * K, end: (r + n) * K });
+      }
       parts.push(q);
     }
     return parts.length === 1 ? parts[0]! : new SplitWeight(parts, [N, K], name);
@@ -196,7 +229,7 @@ export class WeightStore implements WeightSource {
 
   private async stream(name: string, dests: Destination[]): Promise<void> {
     const e = this.checkpoint.entries.get(name)!;
-    const srcBytes = e.dtype === 'F32' ? 4 : 2;
+    const srcBytes = DTYPE_SIZE[e.dtype];
     const quant = dests.filter((d): d is Destination & { target: QuantTensor } => d.target instanceof QuantTensor);
     const plain = dests.filter((d): d is Destination & { target: Tensor } => d.target instanceof Tensor);
     // Chunks of whole groups when quantizing (every destination starts on a row, K % group = 0).
@@ -208,7 +241,8 @@ export class WeightStore implements WeightSource {
       if (quant.length > 0) this.quantizeChunk(name, e.dtype, bytes, c0, c1, quant);
       for (const dtype of new Set(plain.map((d) => d.target.dtype))) {
         const mine = plain.filter((d) => d.target.dtype === dtype);
-        if ((e.dtype === 'F32' && dtype === 'f32') || (e.dtype === 'F16' && dtype === 'f16')) {
+        // u32 targets are stored quantized codes and groups: their bytes are copied as they are.
+        if ((e.dtype === 'F32' && dtype === 'f32') || (e.dtype === 'F16' && dtype === 'f16') || dtype === 'u32') {
           for (const d of mine) {
             const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
             if (a >= b) continue;
