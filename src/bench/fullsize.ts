@@ -120,7 +120,10 @@ export async function fullsizeChild(dir: string, weights: string, tokens: number
     const loadS = (performance.now() - t0) / 1000;
     const gpuWeights = assistant.model.weights.bytes;
     try {
-      const r = await assistant.ask({ question: 'Describe what you see.', maxNewTokens: tokens, ...(media ? { media } : {}) });
+    process.stderr.write(`\n  ${layout.format}: loaded in ${loadS.toFixed(0)} s, RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB; answering...\n`);
+      const t1 = performance.now();
+      const r = await assistant.ask({ question: 'Describe what you see.', maxNewTokens: tokens, ...(media ? { media } : {}),
+        onProgress: (stage, done) => { if (stage === 'generate') process.stderr.write(`  token ${done} at ${((performance.now() - t1) / 1000).toFixed(0)} s\n`); } });
       const steps = r.ids.length;
       return {
         weights: layout.format, loadS, loadGBs: ckptBytes / 1e9 / loadS, gpuWeightsGiB: gpuWeights / 2 ** 30,
