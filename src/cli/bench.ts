@@ -20,6 +20,10 @@ const HELP = `usage: llava-st bench <suite> [options]
   safetensors [--gigabytes N] [--chunk-mib M]
                                 streaming load of a synthetic multi-GB file into a checksum and into
                                 GPU tensors (GB/s, peak RSS)
+  fullsize [--dir D] [--weights auto,q4] [--tokens N] [--image FILE] [--keep]
+                                the 7B layout at full size: writes a random bf16 checkpoint (~16 GB,
+                                default /tmp/llava-st-7b-random, deleted after unless --keep), then per
+                                weight format loads it and answers (load GB/s, peak RSS, s/token)
 options: --json FILE (write the results as JSON), --max-time S (benny seconds per case, default 1)`;
 
 async function kernelCases(filter?: string): Promise<BenchCase[]> {
@@ -35,12 +39,24 @@ async function kernelCases(filter?: string): Promise<BenchCase[]> {
 export async function benchMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
     json: { type: 'string' }, filter: { type: 'string' }, 'max-time': { type: 'string' }, 'no-runners-up': { type: 'boolean' },
-    gigabytes: { type: 'string' }, 'chunk-mib': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    gigabytes: { type: 'string' }, 'chunk-mib': { type: 'string' },
+    dir: { type: 'string' }, weights: { type: 'string' }, tokens: { type: 'string' }, image: { type: 'string' }, keep: { type: 'boolean' }, child: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } });
   const suite = positionals[0];
   if (values.help || !suite) { console.log(HELP); return values.help ? 0 : 2; }
   const save = (obj: unknown) => { if (values.json) writeFileSync(values.json, JSON.stringify(obj, null, 2) + '\n'); };
 
+  if (suite === 'fullsize') {
+    const { benchFullsize, fullsizeChild } = await import('../bench/fullsize.js');
+    const dir = values.dir ?? '/tmp/llava-st-7b-random';
+    const tokens = Number(values.tokens ?? 8);
+    if (!Number.isSafeInteger(tokens) || tokens < 1) throw new InputError(`--tokens ${values.tokens}: expected a positive integer`);
+    const image = values.image ? { kind: 'image' as const, path: values.image } : undefined;
+    if (values.child) { console.log(JSON.stringify(await fullsizeChild(dir, values.weights ?? 'auto', tokens, image))); return 0; }
+    const rows = benchFullsize({ dir, formats: (values.weights ?? 'auto,q4').split(','), tokens, keep: !!values.keep, ...(values.image ? { image: values.image } : {}) });
+    save(rows);
+    return rows.length > 0 ? 0 : 1;
+  }
   if (suite === 'safetensors') {
     const { benchSafetensorsLoad } = await import('../bench/safetensors_load.js');
     const opts = { gigabytes: Number(values.gigabytes ?? 2), chunkMiB: Number(values['chunk-mib'] ?? 8) };

@@ -1,5 +1,5 @@
 // `llava-st eval --model DIR --set SET [--task T] [--limit N] [--ids A,B] [--out results.jsonl] [--resume]
-//                [--json SUMMARY.json] [--max-new-tokens N] [--media-dir DIR] [--dtype f32|f16]`
+//                [--json SUMMARY.json] [--max-new-tokens N] [--media-dir DIR] [--dtype f32|f16] [--weights f32|f16|q8|q4] [--group G]`
 //
 // Runs the assistant over an evaluation set and scores it.
 //   SET a directory: an eval set in the llava-st-synth format (items.json + media/); each item's
@@ -16,6 +16,8 @@
 
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { parseGroup, parseWeights } from './plan.js';
+import type { WeightFormat } from '../nn/weight_format.js';
 import { InputError, LlavaStError } from '../core/errors.js';
 import { EVAL_TASKS, loadEvalSet, ST_ALIGN_LIMIT } from '../tasks/eval_set.js';
 import { setJobs, stAlignJobs, type EvalJob } from '../tasks/eval_jobs.js';
@@ -34,6 +36,7 @@ const ST_ALIGN_MAX_NEW_TOKENS = 1024;
 
 const USAGE = `usage: llava-st eval --set SET [--model DIR] [--task T] [--limit N] [--ids ID,...] [--out results.jsonl]
                      [--resume] [--json SUMMARY.json] [--max-new-tokens N] [--media-dir DIR] [--dtype f32|f16]
+                     [--weights f32|f16|q8|q4] [--group G]
   --set DIR|FILE     an eval set directory (items.json + media/), or an ST-Align benchmark JSON
   --model DIR        checkpoint folder; default: the demo model (models/llava-st-synth)
   --task T           set directory: ${SET_TASKS.join(', ')} (default all); ST-Align JSON: ${ST_ALIGN_TASKS.join(', ')} (required)
@@ -51,7 +54,7 @@ export interface EvalIO {
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
   /** Replaces the real assistant (tests): given the model folder and options, an answerer. */
-  answerer?: (modelDir: string, opts: { dtype: 'f32' | 'f16'; maxNewTokens: number }) => Promise<{ answer: Answerer; close: () => void }>;
+  answerer?: (modelDir: string, opts: { dtype: 'f32' | 'f16'; maxNewTokens: number; weights?: { format: WeightFormat; group: number } }) => Promise<{ answer: Answerer; close: () => void }>;
   /** Whether to draw the progress bar (default: stderr is a TTY). */
   tty?: boolean;
 }
@@ -63,12 +66,12 @@ function positiveInt(flag: string, s: string | undefined): number | undefined {
   return n;
 }
 
-async function realAnswerer(modelDir: string, opts: { dtype: 'f32' | 'f16'; maxNewTokens: number }): Promise<{ answer: Answerer; close: () => void }> {
+async function realAnswerer(modelDir: string, opts: { dtype: 'f32' | 'f16'; maxNewTokens: number; weights?: { format: WeightFormat; group: number } }): Promise<{ answer: Answerer; close: () => void }> {
   const { requestGpu, Assistant } = await import('../index.js');
   const gpu = await requestGpu();
   try {
     const bar = new Progress('loading weights');
-    const assistant = await Assistant.load(gpu, modelDir, { dtype: opts.dtype, onProgress: (_s, d, t) => bar.update(d, t) });
+    const assistant = await Assistant.load(gpu, modelDir, { dtype: opts.dtype, ...(opts.weights ? { weights: opts.weights } : {}), onProgress: (_s, d, t) => bar.update(d, t) });
     bar.done();
     return {
       answer: assistantAnswerer(assistant, opts.maxNewTokens),
@@ -91,7 +94,7 @@ export async function evalMain(argv: string[], io: EvalIO = {}): Promise<number>
     const { values } = parseCommandArgs(argv, {
       model: { type: 'string' }, set: { type: 'string' }, task: { type: 'string' }, limit: { type: 'string' }, ids: { type: 'string' },
       out: { type: 'string' }, resume: { type: 'boolean' }, json: { type: 'string' }, 'max-new-tokens': { type: 'string' },
-      'media-dir': { type: 'string' }, dtype: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'media-dir': { type: 'string' }, dtype: { type: 'string' }, weights: { type: 'string' }, group: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     });
     if (values.help === true) { out(`${USAGE}\n`); return 0; }
     if (values.set === undefined) throw new InputError('--set is required (an eval set folder or an ST-Align JSON; --help for the options)');
@@ -101,6 +104,9 @@ export async function evalMain(argv: string[], io: EvalIO = {}): Promise<number>
     const maxNewTokens = positiveInt('max-new-tokens', values['max-new-tokens']) ?? (isSetDir ? SET_MAX_NEW_TOKENS : ST_ALIGN_MAX_NEW_TOKENS);
     const dtype = values.dtype ?? 'f32';
     if (dtype !== 'f32' && dtype !== 'f16') throw new InputError(`--dtype ${dtype}: expected f32 or f16`);
+    const weightsArg = parseWeights(values.weights ?? dtype);
+    if (weightsArg === 'auto') throw new InputError('eval --weights: name a format (f32, f16, q8, q4)');
+    const weights = { format: weightsArg, group: parseGroup(values.group) };
     const modelDir = values.model ?? await defaultModel();
     if (!existsSync(join(modelDir, 'config.json'))) throw new InputError(`--model ${modelDir}: no config.json there (a LLaVA-ST checkpoint folder is needed)`);
 
@@ -149,7 +155,7 @@ export async function evalMain(argv: string[], io: EvalIO = {}): Promise<number>
     const t0 = performance.now();
     let answered = 0;
     // The model is loaded before the results file is created: a failed load leaves no empty file behind.
-    const answerer = todo.length > 0 ? await (io.answerer ?? realAnswerer)(modelDir, { dtype, maxNewTokens }) : undefined;
+    const answerer = todo.length > 0 ? await (io.answerer ?? realAnswerer)(modelDir, { dtype, maxNewTokens, weights }) : undefined;
     const writer = ResultsWriter.open(outPath, { resume: values.resume === true });
     if (answerer !== undefined) {
       const { answer, close } = answerer;
@@ -186,7 +192,7 @@ export async function evalMain(argv: string[], io: EvalIO = {}): Promise<number>
     const rate = answered > 0 ? `, ${(answered / seconds).toFixed(3)} items/s` : '';
     out(`\n${lines.length} item(s) scored from ${outPath} (${answered} answered now in ${seconds.toFixed(1)} s${rate}, ${jobs.length - todo.length} resumed)\n`);
     if (values.json !== undefined) {
-      const run = { model: modelDir, set: values.set, task, items: jobs.length, answered, resumed: jobs.length - todo.length, seconds, results: outPath, max_new_tokens: maxNewTokens, dtype };
+      const run = { model: modelDir, set: values.set, task, items: jobs.length, answered, resumed: jobs.length - todo.length, seconds, results: outPath, max_new_tokens: maxNewTokens, dtype, weights: weights.format };
       writeFileSync(values.json, `${JSON.stringify({ ...(scored.json as Record<string, unknown>), run }, null, 2)}\n`);
     }
     return 0;

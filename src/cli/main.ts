@@ -10,6 +10,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> =
   info: { summary: 'print the WebGPU adapter, its limits and features (--ceilings: measure its ceilings)', load: async () => (await import('./info.js')).infoMain },
   inspect: { summary: 'validate a safetensors file, index or checkpoint directory and list its tensors', load: async () => (await import('./inspect.js')).inspectMain },
   verify: { summary: 'compare every stage of a checkpoint against golden fixture tensors', load: async () => (await import('./verify.js')).verifyMain },
+  plan: { summary: 'will a checkpoint fit this adapter? weight bytes per stage and format, activations, limits (headers only)', load: async () => (await import('./plan.js')).planMain },
+  quantize: { summary: 'write a q8/q4 copy of a checkpoint that loads without quantizing again', load: async () => (await import('./quantize.js')).quantizeMain },
   run: { summary: 'answer a question about a video or an image, with spans and boxes', load: async () => (await import('./run.js')).runMain },
   serve: { summary: 'serve the page and a model on this machine: the whole model in a browser (WebGPU)', load: async () => (await import('./serve.js')).serveMain },
   eval: { summary: 'run a model over an evaluation set and score it', load: async () => (await import('./eval.js')).evalMain },

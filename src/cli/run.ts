@@ -14,12 +14,14 @@ import { loadPolicy } from '../ops/tune.js';
 import { formatProfile } from '../core/profiler.js';
 import { intArg, outputFile, parseCommandArgs } from './args.js';
 import { checkMedia, checkModelDir } from './preflight.js';
+import { parseGroup, parseMemory, parseWeights, resolveLayout } from './plan.js';
 
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models', 'llava-st-synth');
 
 const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | --image FILE)
                     (--task T [--query TEXT] [--box x1,y1,x2,y2] [--span s,e] | --prompt TEXT)
                     [--json] [--viz OUT.png|OUT.gif] [--max-new-tokens N] [--dtype auto|f32|f16] [--sample] [--raw-tokens]
+                    [--weights auto|f32|f16|q8|q4] [--group 16|32|64|128] [--memory GB]
   --model DIR        checkpoint folder (config.json, *.safetensors, tokenizer); default: the demo model
   --video FILE       a video; 100 frames are sampled over --split (inclusive frame range, default all)
   --image FILE       a PNG or JPEG image
@@ -28,10 +30,15 @@ const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | 
                        elc --span s --box x1,y1,x2,y2 (one time: the start); tr --span s,e;
                        rec --query REF; reg --box ...; dgc
                      spans (s < e) and boxes (x1 < x2, y1 < y2) are normalized to [0, 1]
-  --prompt TEXT      a free-form question; coordinates inline as <t0.4>, <w0.5>, <h0.6>
+  --prompt TEXT      a free-form question; coordinates inline as <t0.4>, <w0.5>, <h0.6>; without
+                     --video/--image the language model alone answers it
   --json             print one JSON object (answer, ids, spans, boxes, timings)
   --max-new-tokens N at most N answer tokens (default 1024; at most the model's context less the prompt)
   --dtype D          compute dtype; auto (default): the faster of f32/f16 on this adapter, measured once (llava-st tune)
+  --weights W        storage of the Linear weights, apart from --dtype: f32, f16, or q8/q4 quantized
+                     at load; auto (default) takes the most precise one that fits (see llava-st plan)
+  --group G          quantization group size along each row (default 32)
+  --memory GB        memory behind the adapter (default: RAM on a CPU adapter; a GPU's is unknown)
   --viz OUT          draw the boxes and the span: .png (image, or a contact sheet) or .gif (video)
   --raw-tokens       control tokens typed in --prompt/--query (<|im_end|>, <im_patch>, a second <image>)
                      act as tokens, as in the reference; by default they are read as plain text
@@ -119,7 +126,8 @@ export async function runMain(argv: string[]): Promise<number> {
     model: { type: 'string' }, video: { type: 'string' }, image: { type: 'string' }, split: { type: 'string' },
     task: { type: 'string' }, query: { type: 'string' }, box: { type: 'string' }, span: { type: 'string' },
     prompt: { type: 'string' }, json: { type: 'boolean' }, viz: { type: 'string' }, 'max-new-tokens': { type: 'string' },
-    dtype: { type: 'string' }, sample: { type: 'boolean' }, 'raw-tokens': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    dtype: { type: 'string' }, sample: { type: 'boolean' }, 'raw-tokens': { type: 'boolean' },
+    weights: { type: 'string' }, group: { type: 'string' }, memory: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (values.help) { console.log(HELP); return 0; }
 
@@ -129,6 +137,7 @@ export async function runMain(argv: string[]): Promise<number> {
   if (values.split && !values.video) throw new InputError('--split applies to --video only');
   const dtypeArg = values.dtype ?? 'auto';
   if (dtypeArg !== 'f32' && dtypeArg !== 'f16' && dtypeArg !== 'auto') throw new InputError(`--dtype ${dtypeArg}: expected f32, f16 or auto`);
+  const weightsArg = parseWeights(values.weights), group = parseGroup(values.group), memoryGB = parseMemory(values.memory);
   let question: string;
   let task: Task | undefined;
   if (values.task) {
@@ -166,9 +175,12 @@ export async function runMain(argv: string[]): Promise<number> {
     // The kernel policy's measurements (cached per adapter; tuned once on first use, LLAVA_ST_TUNE=off skips).
     const policy = await loadPolicy(gpu, { log: (s) => console.error(`kernels: ${s}`) });
     const dtype = dtypeArg === 'auto' ? policy.dtype : dtypeArg;
+    // The plan (headers only) decides the weight format; nothing is read when nothing fits.
+    const { layout } = await resolveLayout(gpu, modelDir, { compute: dtype, want: weightsArg, group, maxNewTokens: maxNew, ...(memoryGB !== undefined ? { memoryGB } : {}) });
+    if (layout.format !== dtype) console.error(`weights: ${layout.format}${layout.format.startsWith('q') ? ` (groups of ${layout.group})` : ''}, compute ${dtype}${weightsArg === 'auto' ? ' (auto: see llava-st plan)' : ''}`);
     const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile() : undefined;
     const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };
-    const assistant = await Assistant.load(gpu, modelDir, { dtype, tokenizer, onProgress: (s, d, t) => { if (s === 'weights') bars.weights.update(d, t); } });
+    const assistant = await Assistant.load(gpu, modelDir, { dtype, tokenizer, weights: { format: layout.format, group: layout.group }, onProgress: (s, d, t) => { if (s === 'weights') bars.weights.update(d, t); } });
     bars.weights.done();
     try {
       const stream = !values.json;
@@ -183,7 +195,7 @@ export async function runMain(argv: string[]): Promise<number> {
       const vizError = values.viz ? await writeViz(values.viz, r).then(() => undefined, (e: unknown) => e) : undefined;
       const viz = values.viz && vizError === undefined ? values.viz : undefined;
       if (values.json) {
-        console.log(JSON.stringify({ ...answerRecord(r, { task, model: modelDir, dtype }), ...(viz ? { viz } : {}) }, null, 2));
+        console.log(JSON.stringify({ ...answerRecord(r, { task, model: modelDir, dtype }), weights: layout.format, ...(viz ? { viz } : {}) }, null, 2));
       } else {
         process.stdout.write('\n');
         console.log(formatAnswer(r));

@@ -8,9 +8,10 @@ import { requestGpu } from '../core/device.js';
 import { Checkpoint } from '../core/checkpoint.js';
 import { InputError, LlavaStError } from '../core/errors.js';
 import { LlavaSt } from '../model/llava_st.js';
+import { parseGroup, parseWeights } from './plan.js';
 import { TOLERANCES, fixtureCases, loadFixtureCase, runCase, type CompareRow } from '../model/golden.js';
 
-const USAGE = 'usage: llava-st verify --model CHECKPOINT_DIR --fixtures FIXTURE_DIR [--dtype f32|f16]';
+const USAGE = 'usage: llava-st verify --model CHECKPOINT_DIR --fixtures FIXTURE_DIR [--dtype f32|f16] [--weights f32|f16|q8|q4] [--group G]';
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
 
@@ -25,7 +26,7 @@ export async function verifyMain(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: argv, strict: true, allowPositionals: false,
-      options: { model: { type: 'string' }, fixtures: { type: 'string' }, dtype: { type: 'string', default: 'f32' }, help: { type: 'boolean', short: 'h' } },
+      options: { model: { type: 'string' }, fixtures: { type: 'string' }, dtype: { type: 'string', default: 'f32' }, weights: { type: 'string' }, group: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (e) {
     console.error(`error: ${(e as Error).message}\n${USAGE}`);
@@ -35,6 +36,11 @@ export async function verifyMain(argv: string[]): Promise<number> {
   if (!values.model || !values.fixtures) { console.error(USAGE); return 2; }
   const dtype = values.dtype;
   if (dtype !== 'f32' && dtype !== 'f16') { console.error(`error: --dtype must be f32 or f16, got ${dtype}\n${USAGE}`); return 2; }
+  // Weights stored otherwise than the compute dtype are measured against the same tolerances: rows
+  // that fail then show the error that storage format costs (the README's accuracy table).
+  const weights = parseWeights(values.weights ?? dtype);
+  if (weights === 'auto') throw new InputError('verify --weights: name a format (f32, f16, q8, q4)');
+  const group = parseGroup(values.group);
 
   const gpu = await requestGpu();
   try {
@@ -44,8 +50,8 @@ export async function verifyMain(argv: string[]): Promise<number> {
     const cases = await fixtureCases(values.fixtures, bf16);
     if (cases.length === 0) throw new InputError(`${values.fixtures} holds no <kind>_golden.safetensors`);
     const t0 = Date.now();
-    const model = await LlavaSt.load(gpu, values.model, { dtype });
-    console.log(`model ${values.model} (${bf16 ? 'BF16' : 'F32/F16'} weights, ${dtype} compute, ${(model.weights.bytes / 2 ** 20).toFixed(1)} MiB) loaded in ${Date.now() - t0} ms`);
+    const model = await LlavaSt.load(gpu, values.model, { dtype, weights: { format: weights, group } });
+    console.log(`model ${values.model} (${bf16 ? 'BF16' : 'F32/F16'} checkpoint, ${weights} weights${weights.startsWith('q') ? ` (groups of ${group})` : ''}, ${dtype} compute, ${(model.weights.bytes / 2 ** 20).toFixed(1)} MiB) loaded in ${Date.now() - t0} ms`);
     const tol = TOLERANCES[dtype];
     console.log(`tolerance: |a-b| <= ${tol.stage.atol} + ${tol.stage.rtol}·|b| (stages), ${tol.logits.atol} + ${tol.logits.rtol}·|b| (logits)`);
     let ok = true;

@@ -55,13 +55,13 @@ export class Tensor implements Disposable {
   }
 
   /** Uninitialized storage (contents are whatever the pool's buffer last held). */
-  static empty(gpu: Gpu, shape: Shape, dtype: DType = 'f32', name = 'tensor'): Tensor {
+  static empty(gpu: Gpu, shape: Shape, dtype: DType = 'f32', name = 'tensor', opts: { exact?: boolean } = {}): Tensor {
     checkShape(shape, name);
     const bytes = numel(shape) * BYTES_PER_ELEMENT[dtype];
     if (bytes > gpu.limits.maxBufferSize) {
       throw new LimitError(`${name} ${shapeStr(shape)} ${dtype} needs ${bytes} B, over this device's maxBufferSize ${gpu.limits.maxBufferSize} B`);
     }
-    const entry = gpu.pool.acquire(bytes, name);
+    const entry = gpu.pool.acquire(bytes, name, opts.exact);
     return new Tensor(gpu, new Storage(gpu, entry, bytes), shape, dtype, name);
   }
 

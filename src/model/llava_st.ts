@@ -21,6 +21,8 @@ import { convert } from '../ops/convert.js';
 import { lerpRows } from '../ops/gather.js';
 import type { Taps } from '../nn/taps.js';
 import { WeightStore, type ComputeDType } from '../nn/weights.js';
+import type { WeightLayout } from '../nn/weight_format.js';
+import { logicalTensors } from '../nn/quantized_checkpoint.js';
 import { loadConfig, type LlavaStConfig, type SpecialTokenName } from './config.js';
 export type { SamplingOptions } from './sampling.js';
 import { PLACEHOLDERS, type Variables } from './coordinate_vocab.js';
@@ -62,7 +64,14 @@ export interface GenerateOptions {
 
 export interface GenerateResult { ids: number[]; stepLogits?: Float32Array[]; stopped: 'eos' | 'length' }
 
-export interface LoadOptions { dtype?: ComputeDType; chunkBytes?: number; onProgress?: (name: string) => void }
+export interface LoadOptions {
+  dtype?: ComputeDType;
+  /** Storage of Linear weights (f32 | f16 | q8 | q4) and group size; default: the compute dtype.
+   *  model/plan's chooseLayout picks one that fits. */
+  weights?: Omit<WeightLayout, 'compute'>;
+  chunkBytes?: number;
+  onProgress?: (name: string) => void;
+}
 
 export class LlavaSt {
   readonly vision: SiglipVisionTower;
@@ -89,9 +98,9 @@ export class LlavaSt {
   static async load(gpu: Gpu, from: string | ModelSource, opts: LoadOptions = {}): Promise<LlavaSt> {
     const ckpt = typeof from === 'string' ? await Checkpoint.open(from) : await Checkpoint.fromSource(from);
     try {
-      const shapes = new Map([...ckpt.entries].map(([n, e]) => [n, e.shape]));
+      const shapes = new Map([...logicalTensors(ckpt)].map(([n, e]) => [n, e.shape]));
       const config = await loadConfig(from, packerEmbedDimOf(shapes));
-      const store = new WeightStore(gpu, ckpt, { dtype: opts.dtype ?? 'f32', ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+      const store = new WeightStore(gpu, ckpt, { dtype: opts.dtype ?? 'f32', ...(opts.weights ? { layout: opts.weights } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
       let model: LlavaSt;
       try {
         model = new LlavaSt(gpu, config, store);

@@ -16,6 +16,7 @@ import { siluMul } from '../ops/activation.js';
 import { attention, writeKV } from '../ops/attention.js';
 import { concatRows, sliceRows } from '../ops/copy.js';
 import { add } from '../ops/elementwise.js';
+import { convert } from '../ops/convert.js';
 import { embeddingFromIds } from '../ops/gather.js';
 import { SplitWeight, linear, type Weight } from '../ops/linear.js';
 import { rope } from '../ops/rope.js';
@@ -129,10 +130,16 @@ export class Qwen2Model {
   prepare(maxBindingBytes: number): void {
     if (this.inputTable) return;
     const extend = (base: Weight, tables: Tensor[], name: string): Weight => {
-      const coords = keep(concatRows(tables));
-      if (base instanceof SplitWeight) {
+      // The coordinate rows take the storage dtype of a plain base (f16 tables under f32 compute).
+      const plain = base instanceof SplitWeight ? base.parts.find((p): p is Tensor => p instanceof Tensor) : base instanceof Tensor ? base : undefined;
+      const coords = keep(scope(() => {
+        const joined = concatRows(tables);
+        return plain && plain.dtype !== joined.dtype ? convert(joined, plain.dtype as 'f32' | 'f16') : joined;
+      }));
+      if (!(base instanceof Tensor)) {
         this.extra.push(coords);
-        return new SplitWeight([...base.parts, coords], [base.shape[0] + coords.shape[0]!, base.shape[1]], name);
+        const parts = base instanceof SplitWeight ? base.parts : [base];
+        return new SplitWeight([...parts, coords], [base.shape[0] + coords.shape[0]!, base.shape[1]], name);
       }
       if (base.byteSize + coords.byteSize <= maxBindingBytes) {
         const joined = keep(concatRows([base, coords]));
@@ -152,7 +159,7 @@ export class Qwen2Model {
   /** Extended-vocabulary lookup: ids (any id < W) -> [L, D]. */
   embed(ids: Int32Array): Tensor {
     if (!this.inputTable) throw new StateError('Qwen2Model.embed before prepare(): LlavaSt.load prepares the extended tables');
-    return embeddingFromIds(this.inputTable, ids);
+    return embeddingFromIds(this.inputTable, ids, this.norm.weight.dtype as 'f32' | 'f16');
   }
 
   /** Reserves every layer's KV cache for `length` positions. */

@@ -43,7 +43,11 @@ function gatherParts(op: string, parts: readonly Tensor[], V: number, C: number,
 }
 
 function tableParts(op: string, table: Weight): { parts: readonly Tensor[]; V: number; C: number } {
-  const parts = table instanceof SplitWeight ? table.parts : [table];
+  const all = table instanceof SplitWeight ? table.parts : [table];
+  const parts = all.map((p) => {
+    if (!(p instanceof Tensor)) throw new DTypeError(`${op}: table ${table.name} has a quantized part ${p.name}; gathered tables are stored f32 or f16 (nn/weight_format)`);
+    return p;
+  });
   const [V, C] = table instanceof SplitWeight ? table.shape : (table.shape as [number, number]);
   if (table.shape.length !== 2) throw new ShapeError(`${op}: table ${table.name} ${shapeStr(table.shape)} is not [V, C]`);
   let rows = 0;

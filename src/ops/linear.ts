@@ -9,16 +9,19 @@ import { DTypeError, LimitError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
 import { checkLinear, type RegPart } from './matmul.js';
 import { GEMV_MAX_ROWS, policyFor } from './policy.js';
+import { QuantTensor, recordQuant, type QuantPart } from './quant_linear.js';
+
+/** One row chunk of a weight: plain (f32/f16) or quantized (q8/q4, ops/quant_linear). */
+export type WeightPart = Tensor | QuantTensor;
 
 /** A [N, K] weight stored as row chunks, each within maxStorageBufferBindingSize. */
 export class SplitWeight {
-  constructor(readonly parts: Tensor[], readonly shape: readonly [number, number], readonly name: string) {}
-  get dtype() { return this.parts[0]!.dtype; }
+  constructor(readonly parts: WeightPart[], readonly shape: readonly [number, number], readonly name: string) {}
   get disposed(): boolean { return this.parts.every((p) => p.disposed); }
   dispose(): void { for (const p of this.parts) p.dispose(); }
 }
 
-export type Weight = Tensor | SplitWeight;
+export type Weight = Tensor | SplitWeight | QuantTensor;
 
 /**
  * Row counts of the parts a [N, K] weight of `dtype` must be split into so that each part binds
@@ -55,15 +58,24 @@ export function uploadWeight(gpu: Gpu, data: Float32Array | Uint16Array, shape: 
 }
 
 export function linear(x: Tensor, w: Weight, bias?: Tensor): Tensor {
-  const parts = w instanceof SplitWeight ? w.parts : [w];
+  const parts: readonly WeightPart[] = w instanceof SplitWeight ? w.parts : [w];
   const { M, N } = checkLinear('linear', x, w.shape, w.name, bias);
   if (x.shape[x.rank - 1] === 0) throw new ShapeError(`linear: K = 0 (x ${x.name} ${shapeStr(x.shape)})`);
   if (parts.length === 0) throw new ShapeError(`linear: SplitWeight ${w.name} has no parts`);
   let rows = 0;
   const regParts: RegPart[] = [];
+  const quantParts: QuantPart[] = [];
   for (const part of parts) {
+    if (part instanceof QuantTensor) {
+      if (part.shape[1] !== w.shape[1]) throw new ShapeError(`linear: part ${part.name} ${shapeStr(part.shape)} of ${w.name} ${shapeStr(w.shape)} is not a row chunk`);
+      const limit = x.gpu.limits.maxStorageBufferBindingSize;
+      if (part.codes.byteSize > limit) throw new LimitError(`linear: quantized weight ${part.name} ${shapeStr(part.shape)} is ${part.codes.byteSize} B of codes, over maxStorageBufferBindingSize ${limit} B; load it as a SplitWeight`);
+      quantParts.push({ w: part, ycol0: rows, bcol0: rows });
+      rows += part.shape[0];
+      continue;
+    }
     if (part.dtype !== 'f32' && part.dtype !== 'f16') throw new DTypeError(`linear: W ${part.name} is ${part.dtype}; f32 or f16 expected`);
-    if (part.dtype !== parts[0]!.dtype) throw new DTypeError(`linear: parts of ${w.name} mix ${parts[0]!.dtype} and ${part.dtype}`);
+    if (regParts.length > 0 && part.dtype !== regParts[0]!.w.dtype) throw new DTypeError(`linear: parts of ${w.name} mix ${regParts[0]!.w.dtype} and ${part.dtype}`);
     if (part.rank !== 2 || part.shape[1] !== w.shape[1]) throw new ShapeError(`linear: part ${part.name} ${shapeStr(part.shape)} of ${w.name} ${shapeStr(w.shape)} is not a row chunk`);
     // Over-limit parts are refused here, before any GPU work, with the tensor's name.
     const limit = x.gpu.limits.maxStorageBufferBindingSize;
@@ -82,6 +94,7 @@ export function linear(x: Tensor, w: Weight, bias?: Tensor): Tensor {
     throw new LimitError(`linear: the output [${M}, ${N}] ${x.dtype} exceeds maxStorageBufferBindingSize; split x's rows`);
   }
   const K = w.shape[1];
-  policyFor(x.gpu).run(M <= GEMV_MAX_ROWS ? 'gemv' : 'gemm', { x, parts: regParts, y, bias, M, K });
+  if (regParts.length > 0) policyFor(x.gpu).run(M <= GEMV_MAX_ROWS ? 'gemv' : 'gemm', { x, parts: regParts, y, bias, M, K });
+  if (quantParts.length > 0) recordQuant(x, quantParts, y, bias);
   return y;
 }

@@ -15,6 +15,7 @@ import type { ComputeDType } from '../nn/weights.js';
 import type { LlavaStConfig } from '../model/config.js';
 import { ROPE_MAX_POSITION } from '../ops/rope.js';
 import { buildPrompt, type Variables } from './prompt.js';
+import type { WeightLayout } from '../nn/weight_format.js';
 import { extractGrounding, type Grounding, type MediaGeometry } from './grounding.js';
 import type { AnswerTask } from './coordinates.js';
 
@@ -96,13 +97,14 @@ export class Assistant {
    */
   static async load(
     gpu: Gpu, from: string | ModelSource,
-    opts: { dtype?: ComputeDType; onProgress?: ProgressFn; tokenizer?: Qwen2Tokenizer } = {},
+    opts: { dtype?: ComputeDType; weights?: Omit<WeightLayout, 'compute'>; onProgress?: ProgressFn; tokenizer?: Qwen2Tokenizer } = {},
   ): Promise<Assistant> {
     const tokenizer = opts.tokenizer
       ?? (typeof from === 'string' ? await Qwen2Tokenizer.fromDirectory(from) : await Qwen2Tokenizer.fromSource(from));
     let loaded = 0;
     const model = await LlavaSt.load(gpu, from, {
       ...(opts.dtype ? { dtype: opts.dtype } : {}),
+      ...(opts.weights ? { weights: opts.weights } : {}),
       onProgress: () => opts.onProgress?.('weights', ++loaded, 0),
     });
     return new Assistant(gpu, model, tokenizer);

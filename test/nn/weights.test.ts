@@ -39,7 +39,7 @@ test('F32 and sharded checkpoints: tiny chunks, row ranges and forced splits rep
     const k = store.takeRows(IN_PROJ, [144, 48], 48, 96);
     await store.load();
     assert.ok(embed instanceof SplitWeight && embed.parts.length > 1, 'split into row chunks');
-    const parts = await Promise.all((embed as SplitWeight).parts.map((p) => p.toArray()));
+    const parts = await Promise.all((embed as SplitWeight).parts.map((p) => (p as Tensor).toArray()));
     assert.deepEqual(Float32Array.from(parts.flatMap((p) => [...p])), want);
     assert.deepEqual(await k.toArray(), inProj.subarray(48 * 48, 96 * 48));
     assert.ok(store.unused().includes('lm_head.weight'));
