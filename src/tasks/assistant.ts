@@ -10,11 +10,13 @@ import { resizeBicubic } from '../io/resize.js';
 import { toPixelValues } from '../io/pixels.js';
 import { sampleVideo } from '../io/video.js';
 import { Qwen2Tokenizer } from '../io/tokenizer.js';
-import { LlavaSt, type Media } from '../model/llava_st.js';
-import type { ComputeDType } from '../nn/weights.js';
+import { LlavaSt, type LoadOptions, type Media } from '../model/llava_st.js';
+import { checkTapNames, type TapName } from '../model/tap_names.js';
+import { Taps } from '../nn/taps.js';
 import { buildPrompt, type Variables } from './prompt.js';
 import { extractGrounding, type Grounding, type MediaGeometry } from './grounding.js';
-import type { AnswerTask } from './coordinates.js';
+import { isAnswerTask } from './coordinates.js';
+import { TASK_MODALITY, taskQuestion, type Task, type TaskRequest, type TemplateChoice } from './task_prompts.js';
 
 export type MediaInput =
   | { kind: 'video'; path: string; split?: [number, number] }
@@ -23,12 +25,21 @@ export type MediaInput =
 /** Progress of a long step: weights, frames, generation. */
 export type ProgressFn = (stage: 'weights' | 'frames' | 'generate', done: number, total: number) => void;
 
+/**
+ * One question. Ask with a free prompt (`question`) or with a task (`task` as a TaskRequest: the
+ * question is built from the reference's templates). A task's answer shape is checked strictly
+ * for tvg, stvg, svg, rec and elc (problems listed in `grounding.problems`); a task name beside a
+ * free `question` only selects that check.
+ */
 export interface AskOptions {
   media?: MediaInput;
-  /** The question in the demo syntax (<t0.4>, <w0.5>, <h0.6> inline); the media tag is added. */
-  question: string;
-  /** The task whose answer shape is checked strictly (tvg, stvg, svg, rec, elc); none for free-form. */
-  task?: AnswerTask;
+  /** A free prompt in the demo syntax (<t0.4>, <w0.5>, <h0.6> inline); the media tag is added. */
+  question?: string;
+  task?: Task | TaskRequest;
+  /** Which reference template a TaskRequest uses (default: the first). */
+  template?: TemplateChoice;
+  /** Activations to hand back in `AnswerResult.taps` (TAP_NAMES; read after the prompt's forward). */
+  taps?: readonly TapName[];
   maxNewTokens?: number;
   /** Streams the answer text as it grows. */
   onText?: (delta: string) => void;
@@ -47,7 +58,12 @@ export interface Timings {
   tokensPerSecond: number;
 }
 
+/** A tapped activation read back to the CPU (f16 widened to f32). */
+export interface TapValue { shape: number[]; data: Float32Array }
+
 export interface AnswerResult {
+  /** The task asked, if any. */
+  task?: Task;
   question: string;
   promptTokens: number;
   variables: Variables;
@@ -58,19 +74,25 @@ export interface AnswerResult {
   grounding: Grounding;
   media?: MediaGeometry & { kind: 'video' | 'image'; path: string; frameCount?: number; split?: [number, number] };
   timings: Timings;
+  /** The activations asked for in AskOptions.taps that the forward produced, by name. */
+  taps?: Partial<Record<TapName, TapValue>>;
 }
 
-interface LoadedMedia { media: Media; geometry: NonNullable<AnswerResult['media']>; image?: RGBImage }
+/** Decoded, preprocessed media and where it came from (Assistant.loadMedia). */
+export interface LoadedMedia { media: Media; geometry: NonNullable<AnswerResult['media']>; image?: RGBImage }
 
 export class Assistant {
   private constructor(readonly gpu: Gpu, readonly model: LlavaSt, readonly tokenizer: Qwen2Tokenizer) {}
 
-  /** Loads the model (weights streamed to the GPU) and the tokenizer from a checkpoint folder. */
-  static async load(gpu: Gpu, dir: string, opts: { dtype?: ComputeDType; onProgress?: ProgressFn } = {}): Promise<Assistant> {
+  /**
+   * Loads the model (weights streamed to the GPU) and the tokenizer from a checkpoint folder.
+   * `stages` replaces built-in stages (model/stages.ts); `dtype` is the compute dtype (f32 default).
+   */
+  static async load(gpu: Gpu, dir: string, opts: Omit<LoadOptions, 'onProgress'> & { onProgress?: ProgressFn } = {}): Promise<Assistant> {
     const tokenizer = await Qwen2Tokenizer.fromDirectory(dir);
     let loaded = 0;
     const model = await LlavaSt.load(gpu, dir, {
-      ...(opts.dtype ? { dtype: opts.dtype } : {}),
+      ...opts,
       onProgress: () => opts.onProgress?.('weights', ++loaded, 0),
     });
     return new Assistant(gpu, model, tokenizer);
@@ -98,10 +120,37 @@ export class Assistant {
   }
 
   async ask(opts: AskOptions): Promise<AnswerResult> {
-    if (!opts.question.trim()) throw new InputError('the question is empty');
+    const { question, task } = this.questionOf(opts);
+    const tapNames = checkTapNames(opts.taps ?? [], this.model.config);
     const t0 = performance.now();
     const loaded = opts.media ? await this.loadMedia(opts.media, opts.onProgress) : undefined;
-    const prompt = buildPrompt(this.tokenizer, opts.question, { modality: opts.media?.kind ?? 'text' });
+    const prompt = buildPrompt(this.tokenizer, question, { modality: opts.media?.kind ?? 'text' });
+    const taps = tapNames.length > 0 ? new Taps(tapNames) : undefined;
+    try {
+      return await this.generate(opts, question, task, prompt, loaded, taps, t0);
+    } finally {
+      taps?.dispose();
+    }
+  }
+
+  /** The question to ask and the task it answers, from a free prompt or a task request. */
+  private questionOf(opts: AskOptions): { question: string; task?: Task } {
+    const req = typeof opts.task === 'object' ? opts.task : undefined;
+    if (req && opts.question !== undefined) throw new InputError('ask: give a question or a task request, not both');
+    const task = req ? req.task : opts.task as Task | undefined;
+    if (task !== undefined && !(task in TASK_MODALITY)) throw new InputError(`ask: unknown task ${JSON.stringify(task)}; tasks: ${Object.keys(TASK_MODALITY).join(', ')}`);
+    if (req && TASK_MODALITY[req.task] !== (opts.media?.kind ?? 'text')) {
+      throw new InputError(`ask: task ${req.task} works on ${TASK_MODALITY[req.task] === 'video' ? 'a video' : 'an image'}; the media is ${opts.media?.kind ?? 'none'}`);
+    }
+    const question = req ? taskQuestion(req, opts.template) : opts.question ?? '';
+    if (!question.trim()) throw new InputError('ask: the question is empty (give `question` or a task request)');
+    return { question, ...(task ? { task } : {}) };
+  }
+
+  private async generate(
+    opts: AskOptions, question: string, task: Task | undefined, prompt: ReturnType<typeof buildPrompt>,
+    loaded: LoadedMedia | undefined, taps: Taps | undefined, t0: number,
+  ): Promise<AnswerResult> {
     const t1 = performance.now();
     let tFirst = 0;
     let shown = '';
@@ -113,6 +162,7 @@ export class Assistant {
       {
         maxNewTokens: maxNew,
         ...(opts.sampling ? { sampling: true } : {}),
+        ...(taps ? { taps } : {}),
         onToken: (id, step) => {
           if (step === 0) tFirst = performance.now();
           opts.onProgress?.('generate', step + 1, maxNew);
@@ -128,14 +178,19 @@ export class Assistant {
     const t2 = performance.now();
     const text = this.tokenizer.decode(ids).replaceAll('<|im_end|>', '');
     const steps = result.ids.length;
+    const tapped: Partial<Record<TapName, TapValue>> = {};
+    for (const name of taps?.names() ?? []) {
+      tapped[name as TapName] = { shape: [...taps!.get(name).shape], data: await taps!.read(name) };
+    }
     return {
-      question: opts.question,
+      ...(task ? { task } : {}),
+      question,
       promptTokens: prompt.ids.length,
       variables: prompt.variables,
       text,
       ids: result.ids,
       stopped: result.stopped,
-      grounding: extractGrounding(text, opts.task, loaded?.geometry),
+      grounding: extractGrounding(text, task && isAnswerTask(task) ? task : undefined, loaded?.geometry),
       ...(loaded ? { media: loaded.geometry } : {}),
       timings: {
         mediaMs: t1 - t0,
@@ -143,6 +198,7 @@ export class Assistant {
         decodeMs: tFirst ? t2 - tFirst : 0,
         tokensPerSecond: steps > 1 && tFirst ? (steps - 1) / ((t2 - tFirst) / 1000) : 0,
       },
+      ...(taps ? { taps: tapped } : {}),
     };
   }
 
