@@ -61,6 +61,11 @@ export class StateError extends LlavaStError {
   constructor(message: string) { super('E_STATE', message); }
 }
 
+/** A model stage (built in or a caller's replacement) that breaks its tensor contract (model/stages.ts). */
+export class StageError extends LlavaStError {
+  constructor(message: string) { super('E_STAGE', message); }
+}
+
 /** Bad user input at the edges: unreadable video or image, bad split, unknown task, bad argument. */
 export class InputError extends LlavaStError {
   constructor(message: string, options?: { cause?: unknown }) { super('E_INPUT', message, options); }

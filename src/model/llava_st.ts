@@ -11,7 +11,7 @@
 //         S prompt length, D LLM width, W logits width.
 import type { Gpu } from '../core/device.js';
 import { Checkpoint } from '../core/checkpoint.js';
-import { InputError, ShapeError } from '../core/errors.js';
+import { InputError, ShapeError, StageError } from '../core/errors.js';
 import type { ModelSource } from '../core/source.js';
 import { scope, scopeAsync } from '../core/registry.js';
 import { Tensor } from '../core/tensor.js';
@@ -33,6 +33,9 @@ import { Qwen2Model } from './qwen2.js';
 import { sample, samplingWithDefaults, type SamplingOptions } from './sampling.js';
 import { SiglipVisionTower } from './siglip.js';
 import { packerEmbedDimOf } from './weight_names.js';
+import {
+  STAGE_NAMES, checkStageMethods, checkStageOutput, stageDims, type StageContext, type StageFactories, type StageName, type Stages,
+} from './stages.js';
 
 export type MediaKind = 'image' | 'video';
 
@@ -71,24 +74,53 @@ export interface LoadOptions {
   weights?: Omit<WeightLayout, 'compute'>;
   chunkBytes?: number;
   onProgress?: (name: string) => void;
+  /** Replacements for built-in stages, each with the same tensor contract (model/stages.ts). */
+  stages?: StageFactories;
 }
 
-export class LlavaSt {
-  readonly vision: SiglipVisionTower;
-  readonly projector: Projector;
-  readonly coords: CoordinateTables;
-  readonly lape: Lape;
-  readonly packer: TokenPacker;
-  readonly decoder: Qwen2Model;
+/** The built-in stages: SigLIP, mm_projector, LAPE, the ST-Packer, Qwen2 with coordinate tokens. */
+const BUILT_IN: { [K in StageName]: (ctx: StageContext) => Stages[K] } = {
+  vision: ({ weights, config }) => new SiglipVisionTower(weights, config.vision),
+  projector: ({ weights, config }) => new Projector(weights, config.vision.hidden_size, config.text.hidden_size),
+  lape: ({ coords, config }) => new Lape(coords, config.vision.grid),
+  packer: ({ weights, config }) => new TokenPacker(weights, config.text.hidden_size, config.packer, config.vision.grid),
+  decoder: ({ weights, config, coords }) => new Qwen2Model(weights, config.text, coords),
+};
 
-  private constructor(readonly gpu: Gpu, readonly config: LlavaStConfig, readonly weights: WeightStore) {
+export class LlavaSt implements Stages {
+  readonly vision: Stages['vision'];
+  readonly projector: Stages['projector'];
+  readonly coords: CoordinateTables;
+  readonly lape: Stages['lape'];
+  readonly packer: Stages['packer'];
+  readonly decoder: Stages['decoder'];
+  /** The stages the caller replaced. */
+  readonly replaced: readonly StageName[];
+  /** Built-in stages made for a caller's replacement (ctx.builtIn). */
+  private readonly wrapped: unknown[] = [];
+
+  private constructor(readonly gpu: Gpu, readonly config: LlavaStConfig, readonly weights: WeightStore, factories: StageFactories = {}) {
     const D = config.text.hidden_size;
-    this.vision = new SiglipVisionTower(weights, config.vision);
-    this.projector = new Projector(weights, config.vision.hidden_size, D);
     this.coords = new CoordinateTables(weights, D, { temporal: config.temporalBins, spatial_height: config.spatialBins, spatial_width: config.spatialBins });
-    this.lape = new Lape(this.coords, config.vision.grid);
-    this.packer = new TokenPacker(weights, D, config.packer, config.vision.grid);
-    this.decoder = new Qwen2Model(weights, config.text, this.coords);
+    const unknown = Object.keys(factories).filter((k) => !(STAGE_NAMES as readonly string[]).includes(k));
+    if (unknown.length > 0) throw new StageError(`unknown stage ${unknown.join(', ')}; the stages are ${STAGE_NAMES.join(', ')}`);
+    const ctx: StageContext = {
+      gpu, config, weights, dtype: weights.dtype, coords: this.coords,
+      builtIn: <K extends StageName>(name: K): Stages[K] => {
+        const stage = BUILT_IN[name](ctx);
+        this.wrapped.push(stage); // disposed with the model, whether or not the wrapper forwards dispose()
+        return stage;
+      },
+    };
+    const built: Partial<Stages> = {};
+    for (const name of STAGE_NAMES) {
+      const own = factories[name] as ((c: StageContext) => Stages[typeof name]) | undefined;
+      const stage = own ? own(ctx) : BUILT_IN[name](ctx);
+      if (own) checkStageMethods(name, stage);
+      (built as Record<StageName, unknown>)[name] = stage;
+    }
+    ({ vision: this.vision, projector: this.projector, lape: this.lape, packer: this.packer, decoder: this.decoder } = built as Stages);
+    this.replaced = STAGE_NAMES.filter((n) => factories[n] !== undefined);
   }
 
   /**
@@ -101,21 +133,47 @@ export class LlavaSt {
       const shapes = new Map([...logicalTensors(ckpt)].map(([n, e]) => [n, e.shape]));
       const config = await loadConfig(from, packerEmbedDimOf(shapes));
       const store = new WeightStore(gpu, ckpt, { dtype: opts.dtype ?? 'f32', ...(opts.weights ? { layout: opts.weights } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
-      let model: LlavaSt;
+      let model: LlavaSt | undefined;
       try {
-        model = new LlavaSt(gpu, config, store);
+        model = new LlavaSt(gpu, config, store, opts.stages);
         await store.load(opts.onProgress);
+        model.decoder.prepare?.(gpu.limits.maxStorageBufferBindingSize);
+        model.lape.prepare?.();
+        if (model.replaced.length > 0) await model.probeStages();
       } catch (e) {
-        store.dispose();
+        // Stages own what they prepared (extended tables, LAPE tables, index layouts): free those too.
+        if (model) model.dispose(); else store.dispose();
         throw e;
       }
-      model.decoder.prepare(gpu.limits.maxStorageBufferBindingSize);
-      model.lape.prepare();
       await gpu.sync();
       return model;
     } finally {
       await ckpt.close();
     }
+  }
+
+  /** Runs each replaced stage once on zeros of its contract's input shape (one frame; a full video for the packer's temporal step). */
+  private async probeStages(): Promise<void> {
+    const { num_channels: C, image_size: S } = this.config.vision;
+    const { N, Dv, D, L, k, T, W } = stageDims(this.config);
+    const dt = this.dtype;
+    const zeros = (shape: number[], dtype: string = dt) => Tensor.zeros(this.gpu, shape, dtype as ComputeDType, 'stage probe');
+    const is = (n: StageName) => this.replaced.includes(n);
+    scope(() => {
+      if (is('vision')) checkStageOutput('vision', 'forwardFrames', this.vision.forwardFrames(zeros([1, C, S, S])), [N, Dv], dt, '[N, Dv]');
+      if (is('projector')) checkStageOutput('projector', 'forward', this.projector.forward(zeros([N, Dv])), [N, D], dt, '[N, D]');
+      if (is('lape')) checkStageOutput('lape', 'forwardFrames', this.lape.forwardFrames(zeros([N, D]), 0, 1), [N, D], dt, '[N, D]');
+      if (is('packer')) {
+        checkStageOutput('packer', 'spatial', this.packer.spatial(zeros([N, D]), 1), [L, D], dt, '[L, D]');
+        checkStageOutput('packer', 'temporal', this.packer.temporal(zeros([T * L, D]), T), [(T / k) * L, D], dt, '[T/k·L, D]');
+      }
+      if (is('decoder')) {
+        checkStageOutput('decoder', 'embed', this.decoder.embed(Int32Array.of(0)), [1, D], dt, '[P, D]');
+        this.decoder.reserve(1);
+        checkStageOutput('decoder', 'forward', this.decoder.forward(zeros([1, D]), 0, 'last'), [1, W], dt, '[1, W]');
+      }
+    });
+    await this.gpu.sync();
   }
 
   get dtype(): ComputeDType { return this.weights.dtype; }
@@ -126,7 +184,7 @@ export class LlavaSt {
    * lape.* tables, packer.spatial, packer.slow (an image's packer runs only when tapped).
    */
   encodeMedia(media: Media, taps?: Taps): Tensor {
-    const { grid, num_channels: C, image_size: S } = this.config.vision;
+    const { num_channels: C, image_size: S } = this.config.vision;
     const [T, c, h, w] = media.shape;
     if (media.shape.length !== 4 || c !== C || h !== S || w !== S) {
       throw new ShapeError(`${media.kind} pixels: shape [${media.shape.join(', ')}], the vision tower needs [T, ${C}, ${S}, ${S}]`);
@@ -137,9 +195,10 @@ export class LlavaSt {
       throw new ShapeError(`video pixels: ${frames} frames; the model needs exactly max_frame = ${this.config.packer.frames}`);
     }
     return scope(() => {
-      const D = this.config.text.hidden_size, N = grid * grid, L = this.config.packer.latents;
+      const { N, Dv, D, L, k } = stageDims(this.config);
+      const checked = (stage: StageName, method: string, t: Tensor, shape: number[], legend: string): Tensor => checkStageOutput(stage, method, t, shape, this.dtype, legend);
       const pixels = this.upload(media);
-      this.lape.captureTables(taps);
+      this.lape.captureTables?.(taps);
       const runPacker = media.kind === 'video' || !!taps && (taps.wants('packer.spatial') || taps.wants('packer.slow'));
       const spatial = runPacker ? Tensor.empty(this.gpu, [frames * L, D], this.dtype, 'packer.spatial') : undefined;
       let image: Tensor | undefined;
@@ -147,22 +206,22 @@ export class LlavaSt {
       for (let t0 = 0; t0 < frames; t0 += batch) {
         const B = Math.min(batch, frames - t0);
         const out = scope(() => {
-          const f = this.vision.forwardFrames(sliceRows(pixels, t0, t0 + B), taps);         // [B·N, Dv]
-          taps?.capture('vision', f.reshape([B, N, f.shape[1]!]));
-          const p = this.projector.forward(f);                                            // [B·N, D]
+          const f = checked('vision', 'forwardFrames', this.vision.forwardFrames(sliceRows(pixels, t0, t0 + B), taps), [B * N, Dv], '[B·N, Dv]');
+          taps?.capture('vision', f.reshape([B, N, Dv]));
+          const p = checked('projector', 'forward', this.projector.forward(f), [B * N, D], '[B·N, D]');
           taps?.capture('projector', p.reshape([B, N, D]));
-          const x = this.lape.forwardFrames(p, t0, B, taps);                              // [B·N, D]
+          const x = checked('lape', 'forwardFrames', this.lape.forwardFrames(p, t0, B, taps), [B * N, D], '[B·N, D]');
           taps?.capture('lape', x.reshape([B, N, D]));
-          if (spatial) copyRows(spatial, t0 * L, this.packer.spatial(x, B, taps), 0, B * L);
+          if (spatial) copyRows(spatial, t0 * L, checked('packer', 'spatial', this.packer.spatial(x, B, taps), [B * L, D], '[B·L, D]'), 0, B * L);
           return media.kind === 'image' ? x : undefined;
         });
         if (out) image = out;
       }
       if (media.kind === 'image') {
-        if (spatial) this.packer.temporal(spatial, 1, taps);                              // tapped, discarded
+        if (spatial) checked('packer', 'temporal', this.packer.temporal(spatial, 1, taps), [L, D], '[L, D]'); // tapped, discarded
         return image!;
       }
-      return this.packer.temporal(spatial!, frames, taps);                                // [T/k·L, D]
+      return checked('packer', 'temporal', this.packer.temporal(spatial!, frames, taps), [(frames / k) * L, D], '[T/k·L, D]');
     });
   }
 
@@ -247,9 +306,7 @@ export class LlavaSt {
   }
 
   dispose(): void {
-    this.decoder.dispose();
-    this.lape.dispose();
-    this.packer.dispose();
+    for (const stage of new Set([...STAGE_NAMES.map((n) => this[n]), ...this.wrapped])) (stage as { dispose?: () => void }).dispose?.();
     this.weights.dispose();
   }
 

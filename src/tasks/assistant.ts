@@ -10,14 +10,15 @@ import { decodeImage, decodeImageBytes, type RGBImage } from '../io/image.js';
 import { resizeBicubic } from '../io/resize.js';
 import { toPixelValues } from '../io/pixels.js';
 import { Qwen2Tokenizer } from '../io/tokenizer.js';
-import { LlavaSt, type Media } from '../model/llava_st.js';
-import type { ComputeDType } from '../nn/weights.js';
+import { LlavaSt, type LoadOptions, type Media } from '../model/llava_st.js';
+import { checkTapNames, type TapName } from '../model/tap_names.js';
+import { Taps } from '../nn/taps.js';
 import type { LlavaStConfig } from '../model/config.js';
 import { ROPE_MAX_POSITION } from '../ops/rope.js';
 import { buildPrompt, type Variables } from './prompt.js';
-import type { WeightLayout } from '../nn/weight_format.js';
 import { extractGrounding, type Grounding, type MediaGeometry } from './grounding.js';
-import type { AnswerTask } from './coordinates.js';
+import { isAnswerTask } from './coordinates.js';
+import { TASK_MODALITY, taskQuestion, type Task, type TaskRequest, type TemplateChoice } from './task_prompts.js';
 
 /**
  * A video or image: a path (Node: ffmpeg for video), or `file`, its bytes as a Blob (pages: WebCodecs
@@ -34,12 +35,21 @@ export type MediaInput =
  */
 export type ProgressFn = (stage: 'weights' | 'frames' | 'prefill' | 'generate', done: number, total: number) => void;
 
+/**
+ * One question. Ask with a free prompt (`question`) or with a task (`task` as a TaskRequest: the
+ * question is built from the reference's templates). A task's answer shape is checked strictly
+ * for tvg, stvg, svg, rec and elc (problems listed in `grounding.problems`); a task name beside a
+ * free `question` only selects that check.
+ */
 export interface AskOptions {
   media?: MediaInput;
-  /** The question in the demo syntax (<t0.4>, <w0.5>, <h0.6> inline); the media tag is added. */
-  question: string;
-  /** The task whose answer shape is checked strictly (tvg, stvg, svg, rec, elc); none for free-form. */
-  task?: AnswerTask;
+  /** A free prompt in the demo syntax (<t0.4>, <w0.5>, <h0.6> inline); the media tag is added. */
+  question?: string;
+  task?: Task | TaskRequest;
+  /** Which reference template a TaskRequest uses (default: the first). */
+  template?: TemplateChoice;
+  /** Activations to hand back in `AnswerResult.taps` (TAP_NAMES; read after the prompt's forward). */
+  taps?: readonly TapName[];
   maxNewTokens?: number;
   /** Streams the answer text as it grows. */
   onText?: (delta: string) => void;
@@ -60,7 +70,12 @@ export interface Timings {
   tokensPerSecond: number;
 }
 
+/** A tapped activation read back to the CPU (f16 widened to f32). */
+export interface TapValue { shape: number[]; data: Float32Array }
+
 export interface AnswerResult {
+  /** The task asked, if any. */
+  task?: Task;
   question: string;
   promptTokens: number;
   variables: Variables;
@@ -72,6 +87,8 @@ export interface AnswerResult {
   /** `rotation`: degrees players turn the video by; boxes are in the decoded (unturned) frame's pixels. */
   media?: MediaGeometry & { kind: 'video' | 'image'; path: string; frameCount?: number; split?: [number, number]; rotation?: number };
   timings: Timings;
+  /** The activations asked for in AskOptions.taps that the forward produced, by name. */
+  taps?: Partial<Record<TapName, TapValue>>;
 }
 
 /** Positions a prompt and its answer may take: max_position_embeddings, within what the RoPE kernel covers. */
@@ -86,25 +103,27 @@ export function answerBudget(n: number, config: LlavaStConfig, source = 'the que
   return limit - n;
 }
 
-interface LoadedMedia { media: Media; geometry: NonNullable<AnswerResult['media']>; image?: RGBImage }
+/** Decoded, preprocessed media and where it came from (Assistant.loadMedia). */
+export interface LoadedMedia { media: Media; geometry: NonNullable<AnswerResult['media']>; image?: RGBImage }
 
 export class Assistant {
   private constructor(readonly gpu: Gpu, readonly model: LlavaSt, readonly tokenizer: Qwen2Tokenizer) {}
 
   /**
    * Loads the model (weights streamed to the GPU) and the tokenizer from a checkpoint: a folder
-   * path (Node) or a model source (a URL, files dropped in a page).
+   * path (Node) or a model source (a URL, files dropped in a page). `stages` replaces built-in
+   * stages (model/stages.ts); `dtype` is the compute dtype (f32 default), `weights` the storage.
    */
   static async load(
     gpu: Gpu, from: string | ModelSource,
-    opts: { dtype?: ComputeDType; weights?: Omit<WeightLayout, 'compute'>; onProgress?: ProgressFn; tokenizer?: Qwen2Tokenizer } = {},
+    opts: Omit<LoadOptions, 'onProgress'> & { onProgress?: ProgressFn; tokenizer?: Qwen2Tokenizer } = {},
   ): Promise<Assistant> {
-    const tokenizer = opts.tokenizer
+    const { tokenizer: given, onProgress, ...rest } = opts;
+    const tokenizer = given
       ?? (typeof from === 'string' ? await Qwen2Tokenizer.fromDirectory(from) : await Qwen2Tokenizer.fromSource(from));
     let loaded = 0;
     const model = await LlavaSt.load(gpu, from, {
-      ...(opts.dtype ? { dtype: opts.dtype } : {}),
-      ...(opts.weights ? { weights: opts.weights } : {}),
+      ...rest,
       onProgress: () => opts.onProgress?.('weights', ++loaded, 0),
     });
     return new Assistant(gpu, model, tokenizer);
@@ -137,11 +156,38 @@ export class Assistant {
   }
 
   async ask(opts: AskOptions): Promise<AnswerResult> {
-    if (!opts.question.trim()) throw new InputError('the question is empty');
+    const { question, task } = this.questionOf(opts);
+    const tapNames = checkTapNames(opts.taps ?? [], this.model.config);
     const t0 = performance.now();
-    const prompt = buildPrompt(this.tokenizer, opts.question, { modality: opts.media?.kind ?? 'text', ...(opts.rawTokens ? { rawTokens: true } : {}) });
+    const prompt = buildPrompt(this.tokenizer, question, { modality: opts.media?.kind ?? 'text', ...(opts.rawTokens ? { rawTokens: true } : {}) });
     const maxNew = Math.min(opts.maxNewTokens ?? 1024, answerBudget(prompt.ids.length, this.model.config));
     const loaded = opts.media ? await this.loadMedia(opts.media, opts.onProgress) : undefined;
+    const taps = tapNames.length > 0 ? new Taps(tapNames) : undefined;
+    try {
+      return await this.generate(opts, question, task, prompt, maxNew, loaded, taps, t0);
+    } finally {
+      taps?.dispose();
+    }
+  }
+
+  /** The question to ask and the task it answers, from a free prompt or a task request. */
+  private questionOf(opts: AskOptions): { question: string; task?: Task } {
+    const req = typeof opts.task === 'object' ? opts.task : undefined;
+    if (req && opts.question !== undefined) throw new InputError('ask: give a question or a task request, not both');
+    const task = req ? req.task : opts.task as Task | undefined;
+    if (task !== undefined && !(task in TASK_MODALITY)) throw new InputError(`ask: unknown task ${JSON.stringify(task)}; tasks: ${Object.keys(TASK_MODALITY).join(', ')}`);
+    if (req && TASK_MODALITY[req.task] !== (opts.media?.kind ?? 'text')) {
+      throw new InputError(`ask: task ${req.task} works on ${TASK_MODALITY[req.task] === 'video' ? 'a video' : 'an image'}; the media is ${opts.media?.kind ?? 'none'}`);
+    }
+    const question = req ? taskQuestion(req, opts.template) : opts.question ?? '';
+    if (!question.trim()) throw new InputError('ask: the question is empty (give `question` or a task request)');
+    return { question, ...(task ? { task } : {}) };
+  }
+
+  private async generate(
+    opts: AskOptions, question: string, task: Task | undefined, prompt: ReturnType<typeof buildPrompt>, maxNew: number,
+    loaded: LoadedMedia | undefined, taps: Taps | undefined, t0: number,
+  ): Promise<AnswerResult> {
     const t1 = performance.now();
     opts.onProgress?.('prefill', 0, 1);
     let tFirst = 0;
@@ -153,6 +199,7 @@ export class Assistant {
       {
         maxNewTokens: maxNew,
         ...(opts.sampling ? { sampling: true } : {}),
+        ...(taps ? { taps } : {}),
         onToken: (id, step) => {
           if (step === 0) { tFirst = performance.now(); opts.onProgress?.('prefill', 1, 1); }
           opts.onProgress?.('generate', step + 1, maxNew);
@@ -168,14 +215,19 @@ export class Assistant {
     const t2 = performance.now();
     const text = this.tokenizer.decode(ids).replaceAll('<|im_end|>', '');
     const steps = result.ids.length;
+    const tapped: Partial<Record<TapName, TapValue>> = {};
+    for (const name of taps?.names() ?? []) {
+      tapped[name as TapName] = { shape: [...taps!.get(name).shape], data: await taps!.read(name) };
+    }
     return {
-      question: opts.question,
+      ...(task ? { task } : {}),
+      question,
       promptTokens: prompt.ids.length,
       variables: prompt.variables,
       text,
       ids: result.ids,
       stopped: result.stopped,
-      grounding: extractGrounding(text, opts.task, loaded?.geometry),
+      grounding: extractGrounding(text, task && isAnswerTask(task) ? task : undefined, loaded?.geometry),
       ...(loaded ? { media: loaded.geometry } : {}),
       timings: {
         mediaMs: t1 - t0,
@@ -183,6 +235,7 @@ export class Assistant {
         decodeMs: tFirst ? t2 - tFirst : 0,
         tokensPerSecond: steps > 1 && tFirst ? (steps - 1) / ((t2 - tFirst) / 1000) : 0,
       },
+      ...(taps ? { taps: tapped } : {}),
     };
   }
 

@@ -222,6 +222,9 @@ function keyBefore(text: string, open: number): CoordToken | Problem {
 }
 
 export type AnswerTask = 'tvg' | 'stvg' | 'svg' | 'rec' | 'elc';
+/** The tasks whose answers have a strict coordinate shape (the others answer in free text). */
+export const ANSWER_TASKS: readonly AnswerTask[] = ['tvg', 'stvg', 'svg', 'rec', 'elc'];
+export const isAnswerTask = (task: string): task is AnswerTask => (ANSWER_TASKS as readonly string[]).includes(task);
 export interface DecodedAnswer { span?: Span; box?: Box; pairs?: FramePair[]; endBin?: number }
 
 /** The coordinates a task's answer must carry, all problems collected (see §11 for the shapes). */
