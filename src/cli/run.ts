@@ -109,11 +109,13 @@ export function formatAnswer(r: AnswerResult): string {
   }
   for (const b of r.grounding.boxes) {
     const at = b.time ? `t ${fmt(b.time.normalized)}${b.time.frame !== undefined ? ` (frame ${b.time.frame})` : ''}  ` : '';
-    lines.push(`box   ${at}[${b.normalized.map(fmt).join(', ')}] = [${b.pixels.map((x) => x.toFixed(1)).join(', ')}] px`);
+    const px = (p: readonly number[]) => `[${p.map((x) => x.toFixed(1)).join(', ')}]`;
+    const shown = b.displayPixels ? `; ${px(b.displayPixels)} px as a player shows it (turned ${r.media?.rotation}°)` : '';
+    lines.push(`box   ${at}[${b.normalized.map(fmt).join(', ')}] = ${px(b.pixels)} px${shown}`);
   }
   for (const p of r.grounding.problems) lines.push(`note  ${p.kind} at ${p.at}: ${p.message}`);
   if (r.media?.rotation) {
-    lines.push(`note  the video carries ${r.media.rotation}° rotation metadata; frames are read unrotated (as the reference's decord does), so boxes are in the stored frame's pixels, not the rotated picture a player shows`);
+    lines.push(`note  players turn this video ${r.media.rotation}° clockwise; the model saw the frames as stored (as the reference's decord reads them): px are the stored frame's, the turned picture's follow them`);
   }
   const t = r.timings;
   lines.push(`time  media ${t.mediaMs.toFixed(0)} ms, vision+prefill ${t.prefillMs.toFixed(0)} ms (${r.promptTokens} tokens), ` +

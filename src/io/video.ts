@@ -23,8 +23,8 @@ export interface VideoInfo {
   /** Average frame rate (0 when the container gives none). */
   fps: number;
   /**
-   * Degrees the container asks players to rotate the picture by (display matrix or `rotate` tag),
-   * 0, 90, 180 or 270. Frames are decoded unrotated, as decord decodes them: boxes are in those pixels.
+   * Degrees clockwise a player turns the stored picture (display matrix, or the legacy `rotate`
+   * tag): 0, 90, 180 or 270. Frames are decoded unturned, as decord decodes them.
    */
   rotation: number;
 }
@@ -127,12 +127,15 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
   return { width, height, frameCount, fps, rotation: rotationOf(s) };
 }
 
-/** The display rotation of a probed stream, in [0, 360): side data first, then the legacy tag. */
+/**
+ * The clockwise display rotation of a probed stream, in [0, 360). ffprobe gives the display
+ * matrix's angle counterclockwise (side data) and the legacy tag clockwise.
+ */
 function rotationOf(stream: Record<string, unknown>): number {
   const side = (stream.side_data_list as { rotation?: unknown }[] | undefined)?.find((d) => d.rotation !== undefined)?.rotation;
   const tag = (stream.tags as { rotate?: unknown } | undefined)?.rotate;
-  const deg = Number(side ?? tag ?? 0);
-  return Number.isFinite(deg) ? ((Math.round(deg) % 360) + 360) % 360 : 0;
+  const deg = side !== undefined ? -Number(side) : Number(tag ?? 0);
+  return Number.isFinite(deg) ? ((Math.round(deg / 90) * 90 % 360) + 360) % 360 : 0;
 }
 
 /**

@@ -13,6 +13,8 @@ export interface MediaGeometry {
   /** Video only: seconds of each sampled frame (its presentation time); else frame / fps is used. */
   frameTimes?: readonly number[];
   fps?: number;
+  /** Video only: degrees clockwise a player turns the stored frame (0, 90, 180, 270). */
+  rotation?: number;
 }
 
 export interface GroundedTime {
@@ -29,7 +31,10 @@ export interface GroundedBox {
   time?: GroundedTime;
   bins: [number, number, number, number];
   normalized: [number, number, number, number];
+  /** In pixels of the frame as stored and decoded (what the model saw). */
   pixels: [number, number, number, number];
+  /** Rotated video only: the same box in pixels of the picture a player shows. */
+  displayPixels?: [number, number, number, number];
   at: number;
 }
 
@@ -55,6 +60,17 @@ function time(bin: number, g?: MediaGeometry): GroundedTime {
   return t;
 }
 
+/** A normalized box of the stored frame, in pixels of the frame turned `rotation` degrees clockwise. */
+export function rotateBox(b: readonly [number, number, number, number], width: number, height: number, rotation: number): [number, number, number, number] {
+  const [x1, y1, x2, y2] = b;
+  switch (rotation) {
+    case 90: return [(1 - y2) * height, x1 * width, (1 - y1) * height, x2 * width];
+    case 180: return [(1 - x2) * width, (1 - y2) * height, (1 - x1) * width, (1 - y1) * height];
+    case 270: return [y1 * height, (1 - x2) * width, y2 * height, (1 - x1) * width];
+    default: return [x1 * width, y1 * height, x2 * width, y2 * height];
+  }
+}
+
 export function extractGrounding(text: string, task: AnswerTask | undefined, geometry?: MediaGeometry): Grounding {
   const spans: GroundedSpan[] = [];
   for (const m of text.matchAll(SPAN)) {
@@ -64,9 +80,12 @@ export function extractGrounding(text: string, task: AnswerTask | undefined, geo
   for (const m of text.matchAll(BOX)) {
     const bins = [Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])] as [number, number, number, number];
     const normalized = bins.map(binToValue) as [number, number, number, number];
-    const [w, h] = [geometry?.width ?? 1, geometry?.height ?? 1];
-    const pixels = [normalized[0] * w, normalized[1] * h, normalized[2] * w, normalized[3] * h] as [number, number, number, number];
-    boxes.push({ ...(m[1] !== undefined ? { time: time(Number(m[1]), geometry) } : {}), bins, normalized, pixels, at: m.index });
+    const [w, h, rotation] = [geometry?.width ?? 1, geometry?.height ?? 1, geometry?.rotation ?? 0];
+    const pixels = rotateBox(normalized, w, h, 0);
+    boxes.push({
+      ...(m[1] !== undefined ? { time: time(Number(m[1]), geometry) } : {}), bins, normalized, pixels,
+      ...(rotation ? { displayPixels: rotateBox(normalized, w, h, rotation) } : {}), at: m.index,
+    });
   }
   const problems = task ? (() => { const r = decodeAnswer(task, text); return r.ok ? [] : r.problems; })() : [];
   return { spans, boxes, problems };

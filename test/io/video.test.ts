@@ -162,13 +162,40 @@ test('variable frame rate: seconds are each sampled frame\'s own presentation ti
     const g = extractGrounding('{<TEMP-010><TEMP-099>}', undefined, v);
     assert.ok(Math.abs(g.spans[0]!.start.seconds! - 9.1) < 1e-6 && Math.abs(g.spans[0]!.end.seconds! - 18) < 1e-6);
 
-    // Rotation metadata is reported, never applied: the frames stay as stored.
-    const rotated = join(dir, 'rotated.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', vfr, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated]);
-    const r = await probeVideo(rotated);
-    assert.equal(r.rotation, 90);
-    assert.deepEqual([r.width, r.height], [64, 48]);
     assert.equal((await probeVideo(vfr)).rotation, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('rotation metadata: reported clockwise, never applied; boxes map onto the picture a player shows', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rot-'));
+  try {
+    // A white 8x8 mark at the top left of a black 64x48 frame.
+    const stored = join(dir, 'mark.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=black:size=64x48:d=1,drawbox=x=0:y=0:w=8:h=8:color=white:t=fill',
+      '-frames:v', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv444p', stored]);
+    const { rotateBox } = await import('../../src/tasks/grounding.js');
+    const mark = [0, 0, 8 / 64, 8 / 48] as const;
+    const seen = new Set<number>();
+    for (const tag of [90, 180, 270]) {
+      const turned = join(dir, `turned-${tag}.mp4`);
+      execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', stored, '-c', 'copy', '-metadata:s:v:0', `rotate=${tag}`, turned]);
+      const info = await probeVideo(turned);
+      assert.deepEqual([info.width, info.height], [64, 48], 'decoded as stored');
+      seen.add(info.rotation);
+      // What a player shows: ffmpeg's own autorotation. The mark's bounding box there:
+      const gray = execFileSync('ffmpeg', ['-v', 'error', '-i', turned, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1']);
+      const [w, h] = info.rotation % 180 === 0 ? [64, 48] : [48, 64];
+      assert.equal(gray.length, w * h);
+      let [x1, y1, x2, y2] = [w, h, 0, 0];
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        if (gray[y * w + x]! > 128) { x1 = Math.min(x1, x); y1 = Math.min(y1, y); x2 = Math.max(x2, x + 1); y2 = Math.max(y2, y + 1); }
+      }
+      assert.deepEqual(rotateBox(mark, 64, 48, info.rotation).map(Math.round), [x1, y1, x2, y2], `rotation ${info.rotation}`);
+    }
+    assert.equal(seen.size, 3, 'three distinct rotations');
+    assert.equal((await probeVideo(stored)).rotation, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
