@@ -103,9 +103,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   try {
     const a = await ask(session.page, { media: join(SAMPLES, s.media), task: 'prompt', query: s.question });
     if (a.error) throw new Error(a.error);
-    // Paused on the frame of the middle box, so the picture shows one.
+    // Paused on the frame of the first box, so the picture shows one.
     const boxes = (a.result!['grounding'].boxes as { time?: { seconds?: number } }[]).filter((b) => b.time?.seconds !== undefined);
-    const at = boxes.length ? boxes[boxes.length >> 1]!.time!.seconds! + 0.01 : 0;
+    const at = boxes.length ? boxes[0]!.time!.seconds! + 0.01 : 0;
     await session.page.evaluate((t) => { const v = document.getElementById('video') as HTMLVideoElement; v.pause(); v.currentTime = t; }, at);
     await new Promise((r) => setTimeout(r, 500));
     await session.page.screenshot({ path: out });
