@@ -62,7 +62,7 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, path: string)
   res.writeHead(status, { ...headers, 'content-length': Math.max(0, end - start + 1), ...(range ? { 'content-range': `bytes ${start}-${end}/${s.size}` } : {}) });
   if (req.method === 'HEAD' || s.size === 0) { res.end(); return status; }
   await new Promise<void>((ok) => {
-    const stream = createReadStream(path, { start, end });
+    const stream = createReadStream(path, { start, end, highWaterMark: 1 << 20 });
     stream.on('error', () => { res.destroy(); ok(); });
     res.on('close', () => { stream.destroy(); ok(); });
     stream.pipe(res);

@@ -69,7 +69,7 @@ export function yuv420ToRgb24(p: YuvPlanes, out = new Uint8Array(p.width * p.hei
       const Y = p.y[yRow + x]!;
       const U = nv12 ? p.u[cRow + 2 * (x >> 1)]! : p.u[cRow + (x >> 1)]!;
       const V = nv12 ? p.u[cRow + 2 * (x >> 1) + 1]! : p.v![vRow + (x >> 1)]!;
-      const yy = mulhi(Math.max(0, Y - c.yOffset) * 8, c.y); // psubusb: Y − 16 saturates at 0
+      const yy = mulhi((Y - c.yOffset) * 8, c.y); // no saturation: Y < 16 goes negative, as in swscale
       const u = U * 8 - 1024, v = V * 8 - 1024;
       const o = (row * W + x) * 3;
       out[o] = clampU8(sat16(yy + mulhi(v, c.vr)));

@@ -108,8 +108,9 @@ async function ensureModel(g: Gpu): Promise<Loaded> {
         throw new LlavaStError('E_MODEL', `${source.where('config.json')} does not exist: this is not a LLaVA-ST checkpoint folder (config.json, *.safetensors, tokenizer files)`);
       }
       const assistant = await Assistant.load(g, source, { dtype: 'f32', onProgress: () => progress(`loading weights (${++n} tensors)…`) });
-      const bytes = assistant.model.weights.bytes;
-      $('model-status').textContent = `${source.label}: ${(bytes / 1e6).toFixed(1)} MB of weights in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+      const bytes = [...assistant.model.weights.checkpoint.entries.values()].reduce((n, e) => n + e.byteLength, 0);
+      const s = (performance.now() - t0) / 1000;
+      $('model-status').textContent = `${source.label}: ${(bytes / 1e6).toFixed(1)} MB of weights in ${s.toFixed(1)} s (${(bytes / 1e6 / s).toFixed(0)} MB/s)`;
       model = { key: choice.key, source, assistant };
       return model;
     } catch (e) {

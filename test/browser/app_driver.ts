@@ -55,15 +55,58 @@ export async function openPage(): Promise<Session> {
   }
 }
 
-// Manual run: a screenshot of the page after one sample's answer (the README's picture).
+/**
+ * The same questions (sample questions as free prompts) in the page and in Node on this machine, one
+ * after the other: wall time per question from Ask to the complete answer, and the ratio.
+ */
+async function compare(names: string[]): Promise<void> {
+  const { requestGpu } = await import('../../src/core/device.js');
+  const { Assistant } = await import('../../src/tasks/assistant.js');
+  const session = await openPage();
+  const page: Record<string, number> = {};
+  try {
+    for (const n of names) {
+      const s = samples().find((x) => x.name === n)!;
+      await ask(session.page, { media: join(SAMPLES, s.media), task: 'prompt', query: s.question }); // warm: model load, pipelines
+      const a = await ask(session.page, { media: join(SAMPLES, s.media), task: 'prompt', query: s.question });
+      if (a.error) throw new Error(a.error);
+      page[n] = a.ms;
+    }
+  } finally {
+    await session.close();
+  }
+  const gpu = await requestGpu();
+  try {
+    const assistant = await Assistant.load(gpu, DEFAULT_MODEL, { dtype: 'f32' });
+    for (const n of names) {
+      const s = samples().find((x) => x.name === n)!;
+      const q = { media: { kind: s.modality as 'video', path: join(SAMPLES, s.media) }, question: s.question };
+      await assistant.ask(q);
+      const t0 = performance.now();
+      await assistant.ask(q);
+      const node = performance.now() - t0;
+      console.log(`${n}: page ${(page[n]! / 1000).toFixed(2)} s, Node ${(node / 1000).toFixed(2)} s, page/Node ${(page[n]! / node).toFixed(2)}`);
+    }
+    assistant.dispose();
+  } finally {
+    gpu.destroy();
+  }
+}
+
+// Manual run: a screenshot of the page after one sample's answer (the README's picture), or
+// --compare NAME...: time per question in the page and in Node.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] === '--compare') { await compare(process.argv.slice(3)); process.exit(0); }
   const out = process.argv[2] ?? 'page.png';
   const s = samples().find((x) => x.name === (process.argv[3] ?? 'demo2_stvg'))!;
   const session = await openPage();
   try {
-    const a = await ask(session.page, { media: join(SAMPLES, s.media), task: s.task, query: s.object });
+    const a = await ask(session.page, { media: join(SAMPLES, s.media), task: 'prompt', query: s.question });
     if (a.error) throw new Error(a.error);
-    await session.page.evaluate(() => { const v = document.getElementById('video') as HTMLVideoElement; v.pause(); v.currentTime = v.duration * 0.45; });
+    // Paused on the frame of the first box, so the picture shows one.
+    const boxes = (a.result!['grounding'].boxes as { time?: { seconds?: number } }[]).filter((b) => b.time?.seconds !== undefined);
+    const at = boxes.length ? boxes[0]!.time!.seconds! + 0.01 : 0;
+    await session.page.evaluate((t) => { const v = document.getElementById('video') as HTMLVideoElement; v.pause(); v.currentTime = t; }, at);
     await new Promise((r) => setTimeout(r, 500));
     await session.page.screenshot({ path: out });
     console.log(`${out}: ${s.name} answered in ${a.ms} ms`);

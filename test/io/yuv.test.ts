@@ -59,11 +59,22 @@ test('NV12, padded strides and odd sizes give the same pixels as packed I420', (
     }), { numRuns: 200 });
 });
 
-test('limited-range BT.601 anchors: black, white and grey', () => {
-  const px = (Y: number, U: number, V: number): number[] =>
-    [...yuv420ToRgb24({ width: 1, height: 1, y: Uint8Array.of(Y), yStride: 1, u: Uint8Array.of(U), uStride: 1, v: Uint8Array.of(V), vStride: 1 })];
-  assert.deepEqual(px(16, 128, 128), [0, 0, 0]);
-  assert.deepEqual(px(235, 128, 128), [255, 255, 255]);
-  assert.deepEqual(px(0, 128, 128), [0, 0, 0]); // below 16 saturates, no wrap-around
-  assert.deepEqual(px(126, 128, 128), [128, 128, 128]);
+test('random planes, every matrix and range: the same bytes as ffmpeg -pix_fmt rgb24', { skip: !HAS_FFMPEG && 'ffmpeg not installed' }, () => {
+  // Every Y (0..255, so values under 16 too), U and V value, at a size that is not a multiple of 16.
+  const W = 70, H = 34;
+  let r = 12345;
+  const rnd = (): number => { r = (Math.imul(r, 1103515245) + 12345) >>> 0; return r >>> 24; };
+  const y = Uint8Array.from({ length: W * H }, (_, i) => (i < 256 ? i : rnd()));
+  const u = Uint8Array.from({ length: (W / 2) * (H / 2) }, (_, i) => (i < 256 ? 255 - i : rnd()));
+  const v = Uint8Array.from({ length: (W / 2) * (H / 2) }, rnd);
+  const planes = Buffer.concat([y, u, v]);
+  for (const [colorspace, range, matrix, fullRange] of [['smpte170m', 'tv', 'bt601', false], ['bt709', 'tv', 'bt709', false],
+    ['bt2020nc', 'tv', 'bt2020', false], ['bt470bg', 'pc', 'bt601', true], ['bt709', 'pc', 'bt709', true]] as const) {
+    const want = execFileSync('ffmpeg', ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${W}x${H}`, '-colorspace', colorspace,
+      '-color_range', range, '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { input: planes });
+    const got = yuv420ToRgb24({ width: W, height: H, y, yStride: W, u, uStride: W / 2, v, vStride: W / 2, matrix, fullRange });
+    let differing = 0;
+    for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) differing++;
+    assert.equal(differing, 0, `${colorspace} ${range}: ${differing} of ${got.length} bytes differ from ffmpeg's`);
+  }
 });
