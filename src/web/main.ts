@@ -3,6 +3,7 @@
 // Stable hooks for scripts and tests: #media, #task, #query, #ask and #result, whose text, once the
 // answer is complete, is the JSON `llava-st run --json` prints (answer ids included); #error holds
 // a failure in plain words. ?model=URL picks the model. window.llavaSt exposes the live GPU bytes.
+import '../wgsl/index.js'; // registers the project's kernels
 import { requestGpu, type Gpu } from '../core/device.js';
 import { LlavaStError } from '../core/errors.js';
 import { HttpSource } from '../core/http_source.js';
@@ -12,6 +13,7 @@ import { Assistant, answerRecord, type AnswerResult, type MediaInput } from '../
 import { taskQuestion, TASK_MODALITY, type Task, type TaskRequest } from '../tasks/task_prompts.js';
 import type { AnswerTask, Problem } from '../tasks/coordinates.js';
 import { drawAnswer, showMedia, type Shown } from './view.js';
+import { policyFor } from '../ops/policy.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const STRICT: ReadonlySet<string> = new Set<AnswerTask>(['tvg', 'stvg', 'svg', 'rec', 'elc']);
@@ -107,7 +109,7 @@ async function ensureModel(g: Gpu): Promise<Loaded> {
       if (await source.size('config.json') === undefined) {
         throw new LlavaStError('E_MODEL', `${source.where('config.json')} does not exist: this is not a LLaVA-ST checkpoint folder (config.json, *.safetensors, tokenizer files)`);
       }
-      const assistant = await Assistant.load(g, source, { dtype: 'f32', onProgress: () => progress(`loading weights (${++n} tensors)…`) });
+      const assistant = await Assistant.load(g, source, { dtype: policyFor(g).dtype, onProgress: () => progress(`loading weights (${++n} tensors)…`) });
       const bytes = [...assistant.model.weights.checkpoint.entries.values()].reduce((n, e) => n + e.byteLength, 0);
       const s = (performance.now() - t0) / 1000;
       $('model-status').textContent = `${source.label}: ${(bytes / 1e6).toFixed(1)} MB of weights in ${s.toFixed(1)} s (${(bytes / 1e6 / s).toFixed(0)} MB/s)`;
