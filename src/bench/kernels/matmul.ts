@@ -6,6 +6,7 @@ import { Tensor } from '../../core/tensor.js';
 import type { BenchCase, PreparedCase } from '../case.js';
 import { matmulTiled } from '../../ops/matmul.js';
 import { linear, uploadWeight, type Weight } from '../../ops/linear.js';
+import { matmulRows, ROWS_DEFAULT } from '../../ops/matmul_rows.js';
 
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -14,12 +15,15 @@ function random(n: number, seed: number): Float32Array {
   return out;
 }
 
-type Op = 'linear' | 'tiled';
+type Op = 'linear' | 'tiled' | 'rows';
 
-function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16'): BenchCase {
+const NAMES: Record<Op, string> = { linear: 'reg12x12', tiled: 'tiled16', rows: `rows${ROWS_DEFAULT.tm}x${ROWS_DEFAULT.tn}` };
+
+/** group: the name's prefix after 'matmul.' (e.g. 'demo.') so that `--filter matmul.demo` runs one comparison. */
+function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16', group = ''): BenchCase {
   const gemv = op === 'linear' && M <= 4;
   return {
-    name: `${gemv ? 'gemv' : op === 'tiled' ? 'matmul.tiled16' : 'matmul.reg12x12'}.w${wd}`,
+    name: `${gemv ? 'gemv' : `matmul.${group}${NAMES[op]}`}.w${wd}`,
     shape: `${M}×${K}×${N}`,
     flops: 2 * M * N * K,
     bytes: N * K * (wd === 'f32' ? 4 : 2) + 4 * (M * K + M * N),
@@ -36,7 +40,7 @@ function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16'):
         w = uploadWeight(gpu, wh, [N, K], 'f32', 'w');
       }
       const x = Tensor.fromArray(gpu, xh, [M, K], 'f32', 'x');
-      const run = () => (op === 'tiled' ? matmulTiled(x, w as Tensor) : linear(x, w));
+      const run = () => (op === 'tiled' ? matmulTiled(x, w as Tensor) : op === 'rows' ? matmulRows(x, w as Tensor) : linear(x, w));
       return {
         run,
         async check() {
@@ -66,6 +70,11 @@ export function cases(): BenchCase[] {
     for (const [M, K, N] of [[1024, 1024, 1024], [729, 1152, 4304], [729, 4304, 1152], [512, 3584, 3584], [1, 3584, 18944], [1, 18944, 3584]] as const) {
       out.push(matmulCase('linear', M, K, N, wd));
     }
+  }
+  // The demo model's small-K shapes (vision on 100 frames of 729 patches, prefill of 2589 tokens):
+  // matmul_reg beside matmul_rows, f32 as the demo runs on lavapipe (`bench kernels --filter matmul.demo`).
+  for (const [M, K, N] of [[72900, 32, 32], [72900, 48, 48], [8100, 48, 48], [2589, 48, 128], [2589, 128, 48], [2589, 48, 24]] as const) {
+    out.push(matmulCase('linear', M, K, N, 'f32', 'demo.'), matmulCase('rows', M, K, N, 'f32', 'demo.'));
   }
   return out;
 }
