@@ -7,6 +7,7 @@ import type { BenchCase, PreparedCase } from '../case.js';
 import { matmulTiled } from '../../ops/matmul.js';
 import { linear, uploadWeight, type Weight } from '../../ops/linear.js';
 import { matmulRows, ROWS_DEFAULT } from '../../ops/matmul_rows.js';
+import { matmulBcast, BCAST_DEFAULT } from '../../ops/matmul_bcast.js';
 
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -15,9 +16,10 @@ function random(n: number, seed: number): Float32Array {
   return out;
 }
 
-type Op = 'linear' | 'tiled' | 'rows';
+type Op = 'linear' | 'tiled' | 'rows' | 'bcast';
 
-const NAMES: Record<Op, string> = { linear: 'reg12x12', tiled: 'tiled16', rows: `rows${ROWS_DEFAULT.tm}x${ROWS_DEFAULT.tn}` };
+const NAMES: Record<Op, string> = { linear: 'reg12x12', tiled: 'tiled16', rows: `rows${ROWS_DEFAULT.tm}x${ROWS_DEFAULT.tn}`,
+  bcast: `bcast${BCAST_DEFAULT.tm}x${BCAST_DEFAULT.tn}` };
 
 /** group: the name's prefix after 'matmul.' (e.g. 'demo.') so that `--filter matmul.demo` runs one comparison. */
 function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16', group = ''): BenchCase {
@@ -40,7 +42,8 @@ function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16', 
         w = uploadWeight(gpu, wh, [N, K], 'f32', 'w');
       }
       const x = Tensor.fromArray(gpu, xh, [M, K], 'f32', 'x');
-      const run = () => (op === 'tiled' ? matmulTiled(x, w as Tensor) : op === 'rows' ? matmulRows(x, w as Tensor) : linear(x, w));
+      const variant = { tiled: matmulTiled, rows: matmulRows, bcast: matmulBcast, linear: undefined }[op];
+      const run = () => (variant ? variant(x, w as Tensor) : linear(x, w));
       return {
         run,
         async check() {
@@ -71,6 +74,8 @@ export function cases(): BenchCase[] {
       out.push(matmulCase('linear', M, K, N, wd));
     }
   }
+  // A large GEMM: matmul_reg beside the subgroup-broadcast variant (`--filter matmul.big`).
+  out.push(matmulCase('linear', 1024, 1024, 1024, 'f32', 'big.'), matmulCase('bcast', 1024, 1024, 1024, 'f32', 'big.'));
   // The demo model's small-K shapes (vision on 100 frames of 729 patches, prefill of 2589 tokens):
   // matmul_reg beside matmul_rows, f32 as the demo runs on lavapipe (`bench kernels --filter matmul.demo`).
   for (const [M, K, N] of [[72900, 32, 32], [72900, 48, 48], [8100, 48, 48], [2589, 48, 128], [2589, 128, 48], [2589, 48, 24]] as const) {
