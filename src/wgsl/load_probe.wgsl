@@ -2,10 +2,8 @@
 // (bench/kernels/load_probe.ts). Each invocation runs ITERS steps of 4 independent vec4 loads into 4
 // accumulators; the addresses stay within 64 KiB (the cache, and what a uniform buffer may bind),
 // so the figures are load instructions, not memory bandwidth.
-//   storage_lane     storage, per-lane addresses (consecutive across lanes): a gather per load?
-//   storage_uniform  storage, the same address for every lane (workgroup-uniform)
-//   ubo_uniform      var<uniform>, workgroup-uniform addresses
-//   ubo_lane         var<uniform>, per-lane addresses
+//   per_lane         per-lane addresses (consecutive across lanes), from SRC
+//   same_address     the same address for every lane (workgroup-uniform), from SRC
 //   broadcast        storage, per-lane addresses, but each load feeds 8 vec4s to every lane through
 //                    subgroupBroadcast from lanes 0..7 (half the steps, the same vec4s delivered)
 // Define: BCAST = subgroupBroadcast (with `enable subgroups`) or bcast_none where there are none.
@@ -25,42 +23,23 @@ fn finish(i: u32, a: vec4<f32>) {
   if (p.iters == 0u) { y[i] = x[i] + u[i & MASK]; } // never taken; keeps every binding in the layout
 }
 
+// SRC (a define) is x (storage) or u (uniform buffer).
 @compute @workgroup_size(WG)
-fn storage_lane(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn per_lane(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   var a0 = vec4<f32>(); var a1 = a0; var a2 = a0; var a3 = a0;
   for (var k = 0u; k < p.iters; k++) {
     let b = (k * 4u * WG + lid) & MASK;
-    a0 += x[b]; a1 += x[(b + WG) & MASK]; a2 += x[(b + 2u * WG) & MASK]; a3 += x[(b + 3u * WG) & MASK];
+    a0 += {{SRC}}[b]; a1 += {{SRC}}[(b + WG) & MASK]; a2 += {{SRC}}[(b + 2u * WG) & MASK]; a3 += {{SRC}}[(b + 3u * WG) & MASK];
   }
   finish(gid.x, a0 + a1 + a2 + a3);
 }
 
 @compute @workgroup_size(WG)
-fn storage_uniform(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn same_address(@builtin(global_invocation_id) gid: vec3<u32>) {
   var a0 = vec4<f32>(); var a1 = a0; var a2 = a0; var a3 = a0;
   for (var k = 0u; k < p.iters; k++) {
     let b = (k * 4u) & MASK;
-    a0 += x[b]; a1 += x[b + 1u]; a2 += x[b + 2u]; a3 += x[b + 3u];
-  }
-  finish(gid.x, a0 + a1 + a2 + a3);
-}
-
-@compute @workgroup_size(WG)
-fn ubo_uniform(@builtin(global_invocation_id) gid: vec3<u32>) {
-  var a0 = vec4<f32>(); var a1 = a0; var a2 = a0; var a3 = a0;
-  for (var k = 0u; k < p.iters; k++) {
-    let b = (k * 4u) & MASK;
-    a0 += u[b]; a1 += u[b + 1u]; a2 += u[b + 2u]; a3 += u[b + 3u];
-  }
-  finish(gid.x, a0 + a1 + a2 + a3);
-}
-
-@compute @workgroup_size(WG)
-fn ubo_lane(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  var a0 = vec4<f32>(); var a1 = a0; var a2 = a0; var a3 = a0;
-  for (var k = 0u; k < p.iters; k++) {
-    let b = (k * 4u * WG + lid) & MASK;
-    a0 += u[b]; a1 += u[(b + WG) & MASK]; a2 += u[(b + 2u * WG) & MASK]; a3 += u[(b + 3u * WG) & MASK];
+    a0 += {{SRC}}[b]; a1 += {{SRC}}[b + 1u]; a2 += {{SRC}}[b + 2u]; a3 += {{SRC}}[b + 3u];
   }
   finish(gid.x, a0 + a1 + a2 + a3);
 }

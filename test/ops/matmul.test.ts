@@ -8,7 +8,7 @@ import { Tensor } from '../../src/core/tensor.js';
 import { matmulTiled } from '../../src/ops/matmul.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
 import { scope } from '../../src/core/registry.js';
-import { assertClose, randomArray, testGpu } from '../support/gpu.js';
+import { assertClose, randomArray, testGpu, uploadAs } from '../support/gpu.js';
 
 const gpu = await testGpu();
 const size = fc.constantFrom(1, 2, 3, 7, 13, 16, 17, 31, 64, 97, 130);
@@ -27,15 +27,10 @@ test('matmul (tiled) matches the reference over odd shapes, with and without bia
 // sees exactly what the GPU sees; the remaining error is f32 accumulation (tolerance as above) and,
 // for f16 outputs, one rounding to half: 2^-11 relative (1e-3 allows it with margin).
 import { matmulReg, gemv } from '../../src/ops/matmul.js';
-import { fromF16, toF16 } from '../../src/core/dtype.js';
 
 type Dt = 'f32' | 'f16';
 const dtypes: Dt[] = gpu.hasF16 ? ['f32', 'f16'] : ['f32'];
-function upload(data: Float32Array, shape: number[], dt: Dt): { t: Tensor; exact: Float32Array } {
-  if (dt === 'f32') return { t: Tensor.fromArray(gpu, data, shape), exact: data };
-  const bits = toF16(data);
-  return { t: Tensor.fromArray(gpu, bits, shape, 'f16'), exact: fromF16(bits) };
-}
+const upload = (data: Float32Array, shape: number[], dt: Dt) => uploadAs(gpu, data, shape, dt);
 const regSize = fc.constantFrom(1, 2, 3, 5, 8, 12, 13, 17, 31, 64, 97);
 
 for (const [name, op] of [['matmulReg', matmulReg], ['gemv', gemv]] as const) {

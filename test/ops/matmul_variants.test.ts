@@ -11,22 +11,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Tensor } from '../../src/core/tensor.js';
-import { fromF16, toF16 } from '../../src/core/dtype.js';
 import { scope } from '../../src/core/registry.js';
 import { matmulRows, type RowsParams } from '../../src/ops/matmul_rows.js';
 import { matmulBcast, type BcastParams } from '../../src/ops/matmul_bcast.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
-import { assertClose, randomArray, testGpu } from '../support/gpu.js';
+import { assertClose, randomArray, testGpu, uploadAs } from '../support/gpu.js';
 
 const gpu = await testGpu();
 type Dt = 'f32' | 'f16';
 const dtypes: Dt[] = gpu.hasF16 ? ['f32', 'f16'] : ['f32'];
 
-function upload(data: Float32Array, shape: number[], dt: Dt): { t: Tensor; exact: Float32Array } {
-  if (dt === 'f32') return { t: Tensor.fromArray(gpu, data, shape), exact: data };
-  const bits = toF16(data);
-  return { t: Tensor.fromArray(gpu, bits, shape, 'f16'), exact: fromF16(bits) };
-}
+const upload = (data: Float32Array, shape: number[], dt: Dt) => uploadAs(gpu, data, shape, dt);
 
 const size = fc.constantFrom(1, 2, 3, 5, 8, 13, 17, 31, 48, 67);
 // A few specializations of each (each is a compile): square and skewed tiles, one and several

@@ -11,7 +11,9 @@ import type { BenchCase, PreparedCase } from '../case.js';
 
 const VEC4S = 4096, INVOCATIONS = 8192, ITERS = 1024, WG = 64;
 
-function probe(entry: 'storage_lane' | 'storage_uniform' | 'ubo_uniform' | 'ubo_lane' | 'broadcast'): BenchCase {
+type Probe = 'storage_lane' | 'storage_uniform' | 'ubo_uniform' | 'ubo_lane' | 'broadcast';
+
+function probe(entry: Probe): BenchCase {
   return {
     name: `loads.${entry}`,
     shape: `${INVOCATIONS} lanes × ${ITERS * 4} vec4 loads, wg ${WG}`,
@@ -25,7 +27,9 @@ function probe(entry: 'storage_lane' | 'storage_uniform' | 'ubo_uniform' | 'ubo_
       gpu.device.queue.writeBuffer(u, 0, host);
       if (entry === 'broadcast' && !gpu.hasSubgroups) throw new Error('needs the subgroups feature');
       const sub = gpu.hasSubgroups;
-      const kernel = gpu.kernels.get({ source: 'load_probe', entryPoint: entry, defines: { BCAST: sub ? 'subgroupBroadcast' : 'bcast_none' }, constants: { WG }, ...(sub ? { enables: ['subgroups'] } : {}) });
+      const entryPoint = entry === 'broadcast' ? entry : entry.endsWith('_lane') ? 'per_lane' : 'same_address';
+      const defines = { BCAST: sub ? 'subgroupBroadcast' : 'bcast_none', SRC: entry.startsWith('ubo') ? 'u' : 'x' };
+      const kernel = gpu.kernels.get({ source: 'load_probe', entryPoint, defines, constants: { WG }, ...(sub ? { enables: ['subgroups'] } : {}) });
       const run = () => {
         const y = Tensor.empty(gpu, [INVOCATIONS * 4], 'f32', 'y');
         kernel.dispatch([x.binding(), y.binding(), { buffer: u, size: VEC4S * 16, label: 'u' }], INVOCATIONS / WG, new Uint32Array([ITERS, 0, 0, 0]));
