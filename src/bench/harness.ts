@@ -10,7 +10,7 @@ import { GpuTimer } from '../core/timer.js';
 import type { BenchCase, PreparedCase } from './case.js';
 import type { Ceilings } from './ceilings.js';
 import { timeMedian } from '../ops/tune.js';
-import { CANDIDATES, policyFor, type Candidate, type ChoiceSource, type OpName } from '../ops/policy.js';
+import { CANDIDATES, applies, policyFor, type Candidate, type ChoiceSource, type OpName } from '../ops/policy.js';
 
 export interface BenchResult {
   name: string;
@@ -53,7 +53,7 @@ async function runnersUp(gpu: Gpu, timer: GpuTimer, op: OpName, cls: string, pic
   const policy = policyFor(gpu);
   const out: NonNullable<BenchResult['runnersUp']> = [];
   for (const cand of CANDIDATES[op] as readonly Candidate<OpName>[]) {
-    if (cand.name === picked || (cand.when && !cand.when(gpu))) continue;
+    if (cand.name === picked || !applies(gpu, cand, cls)) continue;
     policy.force(`${op}:${cls}=${cand.name}`);
     try {
       const problem = await prepared.check();

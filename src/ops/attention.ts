@@ -56,21 +56,32 @@ function floatDtype(op: string, ...ts: Tensor[]): 'f32' | 'f16' {
   return dt as 'f32' | 'f16';
 }
 
-export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, tuning: AttentionTuning = {}): Tensor {
+/** The problem an attention call describes, checked: sizes, dtype, valid keys, causal offset, scale. */
+export interface AttentionProblem {
+  Lq: number; Hq: number; D: number; Hkv: number; Lmax: number;
+  dtype: 'f32' | 'f16'; kvLength: number; qOffset: number; scale: number;
+}
+
+/** Checks q [Lq, Hq, D], k, v [Hkv, Lmax, D] and the options before any GPU work (attention and its variants). */
+export function checkAttention(op: string, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): AttentionProblem {
   const shapes = `q ${q.name} ${shapeStr(q.shape)}, k ${k.name} ${shapeStr(k.shape)}, v ${v.name} ${shapeStr(v.shape)}`;
-  if (q.rank !== 3 || k.rank !== 3 || v.rank !== 3) throw new ShapeError(`attention: need q [Lq, Hq, D] and k, v [Hkv, Lmax, D]; got ${shapes}`);
+  if (q.rank !== 3 || k.rank !== 3 || v.rank !== 3) throw new ShapeError(`${op}: need q [Lq, Hq, D] and k, v [Hkv, Lmax, D]; got ${shapes}`);
   const [Lq, Hq, D] = q.shape as [number, number, number];
   const [Hkv, Lmax, Dk] = k.shape as [number, number, number];
-  if (Dk !== D || v.shape[0] !== Hkv || v.shape[1] !== Lmax || v.shape[2] !== D) throw new ShapeError(`attention: head dims or K/V shapes disagree: ${shapes}`);
-  if (Hkv === 0 || Hq % Hkv !== 0) throw new ShapeError(`attention: ${Hq} query heads are not a multiple of ${Hkv} KV heads: ${shapes}`);
-  const dtype = floatDtype('attention', q, k, v);
+  if (Dk !== D || v.shape[0] !== Hkv || v.shape[1] !== Lmax || v.shape[2] !== D) throw new ShapeError(`${op}: head dims or K/V shapes disagree: ${shapes}`);
+  if (Hkv === 0 || Hq % Hkv !== 0) throw new ShapeError(`${op}: ${Hq} query heads are not a multiple of ${Hkv} KV heads: ${shapes}`);
+  const dtype = floatDtype(op, q, k, v);
   const kvLength = opts.kvLength ?? Lmax;
-  if (!Number.isInteger(kvLength) || kvLength < 1 || kvLength > Lmax) throw new ShapeError(`attention: kvLength ${kvLength} outside 1..${Lmax} (the cache rows of ${shapes})`);
+  if (!Number.isInteger(kvLength) || kvLength < 1 || kvLength > Lmax) throw new ShapeError(`${op}: kvLength ${kvLength} outside 1..${Lmax} (the cache rows of ${shapes})`);
   const qOffset = opts.causal ? (opts.qOffset ?? kvLength - Lq) : 0;
   if (opts.causal && (!Number.isInteger(qOffset) || qOffset < 0 || qOffset + Lq > kvLength)) {
-    throw new ShapeError(`attention: causal query positions ${qOffset}..${qOffset + Lq - 1} need keys beyond kvLength ${kvLength} (${shapes})`);
+    throw new ShapeError(`${op}: causal query positions ${qOffset}..${qOffset + Lq - 1} need keys beyond kvLength ${kvLength} (${shapes})`);
   }
-  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  return { Lq, Hq, D, Hkv, Lmax, dtype, kvLength, qOffset, scale: opts.scale ?? 1 / Math.sqrt(D) };
+}
+
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, tuning: AttentionTuning = {}): Tensor {
+  const { Lq, Hq, D, Hkv, Lmax, dtype, kvLength, qOffset, scale } = checkAttention('attention', q, k, v, opts);
   const call: ResolvedAttention = { q, k, v, Lq, Hq, Hkv, D, Lmax, kvLength, qOffset, causal: opts.causal, scale, dtype };
   const policy = policyFor(q.gpu);
   if (Object.keys(tuning).length === 0) return policy.run('attention', call);

@@ -55,15 +55,15 @@ export interface RegConfig {
   variant?: string;
 }
 
-type Float = 'f32' | 'f16';
+export type Float = 'f32' | 'f16';
 
-function checkFloat(t: Tensor, what: string, op: string): Float {
+export function checkFloat(t: Tensor, what: string, op: string): Float {
   if (t.dtype !== 'f32' && t.dtype !== 'f16') throw new DTypeError(`${op}: ${what} ${t.name} is ${t.dtype}; f32 or f16 expected`);
   return t.dtype;
 }
 
 /** Storage type and widening expression for reading `vec` k-values of a tensor at vector index i. */
-function loadOf(name: string, dtype: Float, vec: number): { storage: string; expr: string } {
+export function loadOf(name: string, dtype: Float, vec: number): { storage: string; expr: string } {
   if (dtype === 'f32') {
     return vec === 1 ? { storage: 'f32', expr: `${name}[i]` } : { storage: `vec${vec}<f32>`, expr: `${name}[i]` };
   }
@@ -73,13 +73,49 @@ function loadOf(name: string, dtype: Float, vec: number): { storage: string; exp
 }
 
 /** The widest vector width <= want that divides K; f16 without shader-f16 needs at least 2. */
-function pickVec(K: number, want: number): number {
+export function pickVec(K: number, want: number): number {
   for (const v of [4, 2, 1]) if (v <= want && K % v === 0) return v;
   return 1;
 }
 
 /** One part of a linear layer: the problem sizes, where the part's columns go in y and its bias slice. */
 export interface RegPart { w: Tensor; ycol0: number; bcol0: number }
+
+/** The loads, types and bias of a linear kernel (matmul_reg, matmul_rows): its text defines and enables. */
+export interface LinearLoads { vec: number; defines: Record<string, string | number>; enables: string[] }
+
+/**
+ * How a linear kernel reads x and W (`want` k-values a load, narrowed to what divides K), widens
+ * them to f32, reads the bias and stores y. f16 is read as packed u32 pairs where K allows, so that
+ * it needs no shader-f16; refuses (DTypeError) what this device cannot run.
+ */
+export function linearLoads(gpu: Gpu, x: Tensor, wd: Float, y: Tensor, bias: Tensor | undefined, want: number, wName: string): LinearLoads {
+  const K = x.shape[x.rank - 1]!;
+  const xd = x.dtype as Float, yd = y.dtype as Float;
+  const bd = bias?.dtype as Float | undefined;
+  let vec = pickVec(K, want);
+  const needsHalf = (d: Float | undefined, v: number) => d === 'f16' && v === 1;
+  if (!gpu.hasF16 && (xd === 'f16' || wd === 'f16')) vec = Math.max(vec, pickVec(K, 4));
+  if (!gpu.hasF16 && (needsHalf(xd, vec) || needsHalf(wd, vec) || yd === 'f16')) {
+    const who = yd === 'f16' ? `y (x ${x.name} is f16)` : needsHalf(xd, vec) ? `x ${x.name}` : `W ${wName}`;
+    throw new DTypeError(`linear: ${who} needs shader-f16 (odd K = ${K} or an f16 output), which this device lacks`);
+  }
+  const half = needsHalf(xd, vec) || needsHalf(wd, vec) || yd === 'f16';
+  const lx = loadOf('x', xd, vec), lw = loadOf('w', wd, vec);
+  const xv = vec === 1 ? 'f32' : `vec${vec}<f32>`;
+  // f16 bias is read as u32 pairs so that it needs no shader-f16.
+  const biasExpr = !bias ? '0.0' : bd === 'f32' ? 'bias[n]' : 'unpack2x16float(bias[n >> 1u])[n & 1u]';
+  return {
+    vec,
+    defines: {
+      XS: lx.storage, WS: lw.storage, XV: xv, LDX: lx.expr, LDW: lw.expr, YT: yd,
+      HSUM: vec === 1 ? 'v' : `dot(v, ${xv}(1.0))`,
+      BIAS: biasExpr,
+      BIAS_DECL: bias ? `@group(0) @binding(4) var<storage, read> bias: array<${bd === 'f32' ? 'f32' : 'u32'}>;` : '',
+    },
+    enables: half ? ['f16'] : [],
+  };
+}
 
 /**
  * Records y[:, part columns] = x·Wpartᵀ (+ bias slice) for each part into an existing y [M, ldy].
@@ -90,35 +126,18 @@ export function recordReg(x: Tensor, parts: readonly RegPart[], y: Tensor, bias:
   const K = x.shape[x.rank - 1]!;
   const M = x.size / K;
   const ldy = y.shape[y.rank - 1]!;
-  const xd = x.dtype as Float, wd = parts[0]!.w.dtype as Float, yd = y.dtype as Float;
-  const bd = bias?.dtype as Float | undefined;
-  let vec = pickVec(K, cfg.vec ?? 1);
-  const needsHalf = (d: Float | undefined, v: number) => d === 'f16' && v === 1;
-  if (!gpu.hasF16 && (xd === 'f16' || wd === 'f16')) vec = Math.max(vec, pickVec(K, 4));
-  if (!gpu.hasF16 && (needsHalf(xd, vec) || needsHalf(wd, vec) || yd === 'f16')) {
-    const who = yd === 'f16' ? `y (x ${x.name} is f16)` : needsHalf(xd, vec) ? `x ${x.name}` : `W ${parts[0]!.w.name}`;
-    throw new DTypeError(`linear: ${who} needs shader-f16 (odd K = ${K} or an f16 output), which this device lacks`);
-  }
-  const half = needsHalf(xd, vec) || needsHalf(wd, vec) || yd === 'f16';
+  const { vec, defines, enables } = linearLoads(gpu, x, parts[0]!.w.dtype as Float, y, bias, cfg.vec ?? 1, parts[0]!.w.name);
   const sub = (cfg.subgroups ?? gpu.hasSubgroups) && gpu.hasSubgroups;
-  const lx = loadOf('x', xd, vec), lw = loadOf('w', wd, vec);
-  const xv = vec === 1 ? 'f32' : `vec${vec}<f32>`;
-  // f16 bias is read as u32 pairs so that it needs no shader-f16.
-  const biasExpr = !bias ? '0.0' : bd === 'f32' ? 'bias[n]' : 'unpack2x16float(bias[n >> 1u])[n & 1u]';
   const spec: KernelSpec = {
     source: 'matmul_reg',
     defines: {
-      TM: cfg.tm, TN: cfg.tn, WG: cfg.wg, XS: lx.storage, WS: lw.storage, XV: xv,
-      LDX: lx.expr, LDW: lw.expr, YT: yd,
-      HSUM: vec === 1 ? 'v' : `dot(v, ${xv}(1.0))`,
-      BIAS: biasExpr,
-      BIAS_DECL: bias ? `@group(0) @binding(4) var<storage, read> bias: array<${bd === 'f32' ? 'f32' : 'u32'}>;` : '',
+      TM: cfg.tm, TN: cfg.tn, WG: cfg.wg, ...defines,
       RED_DECL: sub ? ', @builtin(subgroup_invocation_id) sid: u32' : '',
       RED: sub
         ? 'let s = subgroupAdd(hsum(acc[i][j])); red[(i * TN + j) * WG + lid] = select(0.0, s, sid == 0u);'
         : 'red[(i * TN + j) * WG + lid] = hsum(acc[i][j]);',
     },
-    enables: [...(half ? ['f16'] : []), ...(sub ? ['subgroups'] : [])],
+    enables: [...enables, ...(sub ? ['subgroups'] : [])],
     ...(cfg.variant ? { label: `matmul_reg ${cfg.variant}` } : {}),
   };
   const kernel = gpu.kernels.get(spec);
@@ -146,14 +165,22 @@ export function checkLinear(op: string, x: Tensor, wShape: readonly number[], wN
   return { M: K === 0 ? 0 : x.size / K, N, K };
 }
 
-function regOp(op: string, x: Tensor, w: Tensor, bias: Tensor | undefined, cfg: RegConfig): Tensor {
+/** Records one linear kernel into y (recordReg and the variants in ops/matmul_*.ts). */
+export type LinearRecorder = (x: Tensor, parts: readonly RegPart[], y: Tensor, bias: Tensor | undefined) => void;
+
+/** y = x·Wᵀ (+ b) for one whole weight: checks, allocates y in x's dtype, records `record`. */
+export function linearOp(op: string, x: Tensor, w: Tensor, bias: Tensor | undefined, record: LinearRecorder): Tensor {
   const { N } = checkLinear(op, x, w.shape, w.name, bias);
   checkFloat(w, 'W', op);
   const y = Tensor.empty(x.gpu, [...x.shape.slice(0, -1), N], x.dtype, op);
   if (y.size === 0) return y;
   if (x.shape[x.rank - 1] === 0) throw new ShapeError(`${op}: K = 0 (x ${x.name} ${shapeStr(x.shape)})`);
-  recordReg(x, [{ w, ycol0: 0, bcol0: 0 }], y, bias, cfg);
+  record(x, [{ w, ycol0: 0, bcol0: 0 }], y, bias);
   return y;
+}
+
+function regOp(op: string, x: Tensor, w: Tensor, bias: Tensor | undefined, cfg: RegConfig): Tensor {
+  return linearOp(op, x, w, bias, (x, parts, y, b) => recordReg(x, parts, y, b, cfg));
 }
 
 /** Register-tiled y = x·Wᵀ (+ b): f32/f16 x, W and bias in any mix, f32 accumulation, y in x's dtype. */

@@ -16,6 +16,8 @@ import { InputError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { WGSL_SOURCES } from '../wgsl/sources.generated.js';
 import { recordReg, type RegConfig, type RegPart } from './matmul.js';
+import { recordRows, type RowsParams } from './matmul_rows.js';
+import { attentionSmall, type SmallAttentionParams } from './attention_small.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
 import { normRows, type NormCall, type NormParams } from './norm.js';
 import { softmaxRows, type SoftmaxParams } from './softmax.js';
@@ -42,21 +44,33 @@ export const OP_NAMES: readonly OpName[] = ['gemm', 'gemv', 'attention', 'norm',
 
 export interface LinearCall { x: Tensor; parts: readonly RegPart[]; y: Tensor; bias?: Tensor | undefined; M: number; K: number }
 
-export interface Candidate<O extends OpName> {
+export interface Candidate<O extends OpName, P = Ops[O]['params']> {
   /** Unique within the op; shown by the profiler, `bench kernels` and `tune`. */
   name: string;
-  params: Ops[O]['params'];
+  /** Its own kernel's parameters (a variant of another kernel family brings its own type). */
+  params: P;
   /** Whether this device can run it at all (features, limits); absent: everywhere. */
   when?: (gpu: Gpu) => boolean;
-  run(call: Ops[O]['call'], params: Ops[O]['params']): Ops[O]['result'];
+  /** The shape classes it is made for (e.g. attention_small: head dims <= 32); absent: all. */
+  classes?: readonly string[];
+  run(call: Ops[O]['call'], params: P): Ops[O]['result'];
 }
 
+/** Whether `c` may run `op:cls` on `gpu` (forced, measured or default alike). */
+export const applies = (gpu: Gpu, c: Candidate<OpName, unknown>, cls: string): boolean =>
+  (!c.when || c.when(gpu)) && (!c.classes || c.classes.includes(cls));
+
 const linearRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c.y, c.bias, p);
+const rowsRun = (c: LinearCall, p: RowsParams): void => recordRows(c.x, c.parts, c.y, c.bias, p);
+const smallAttention = (c: ResolvedAttention, p: SmallAttentionParams): Tensor =>
+  attentionSmall(c.q, c.k, c.v, { causal: c.causal, kvLength: c.kvLength, qOffset: c.qOffset, scale: c.scale }, p);
 const gemvRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M });
 
 // The candidate table. Names say the shape of the work: reg{TM}x{TN}.k{lanes over K}[v{vector}];
-// fused.wg{rows a workgroup}[.split{min workgroups}]; wg{lanes} for the row kernels.
-export const CANDIDATES: { [O in OpName]: readonly Candidate<O>[] } = {
+// rows{TM}x{TN}.v{vector} (lanes over rows, whole K each: ops/matmul_rows); fused.wg{rows a
+// workgroup}[.split{min workgroups}]; small.qr{query rows an invocation} (ops/attention_small);
+// wg{lanes} for the row kernels. A candidate of another kernel family states its params' type.
+export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
   gemm: [
     // lavapipe: one 8-lane workgroup = one SIMD vector; loads are scalarized, so TM·TN FMAs per TM+TN loads.
     { name: 'reg12x12.k8', params: { tm: 12, tn: 12, wg: 8, vec: 1 }, run: linearRun },
@@ -66,6 +80,8 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O>[] } = {
     { name: 'reg8x8.k8v4', params: { tm: 8, tn: 8, wg: 8, vec: 4 }, run: linearRun },
     // GPU-shaped: many lanes over K, coalesced vec4 loads of the weight rows.
     { name: 'reg4x4.k64v4', params: { tm: 4, tn: 4, wg: 64, vec: 4 }, run: linearRun },
+    // Small K (the demo model's 32/48): no cross-lane reduction at all; 4-6x reg12x12 there on lavapipe.
+    { name: 'rows4x8.v4', params: { tm: 4, tn: 8, wg: 8, vec: 4 }, classes: ['smallK', 'midK'], run: rowsRun } satisfies Candidate<'gemm', RowsParams>,
   ],
   gemv: [
     { name: 'gemv.n8k8v4', params: { tm: 1, tn: 8, wg: 8, vec: 4 }, run: gemvRun },
@@ -78,6 +94,8 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O>[] } = {
     { name: 'fused.wg16.split32', params: { wg: 16, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg32.split8', params: { wg: 32, minWorkgroups: 8, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg64.split256', params: { wg: 64, minWorkgroups: 256, minChunk: 32 }, run: fusedAttention },
+    // Head dims <= 32 in registers, 4 query rows per loaded K/V row; keys are not split (prefill only).
+    { name: 'small.qr4', params: { qr: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
   ],
   norm: [
     // lavapipe: 16 lanes a row measured ~4× faster than 64 on 729×1152 (fewer idle lanes, cheaper barriers).
@@ -131,12 +149,22 @@ export function adapterClass(gpu: Gpu): AdapterClass {
   return 'discrete';
 }
 
-type Defaults = { [O in OpName]: string } & { dtype: (gpu: Gpu) => 'f32' | 'f16' };
+/** A variant for every class of the op, or per class with '*' for the rest. */
+type DefaultChoice = string | ({ '*': string } & Record<string, string>);
+type Defaults = { [O in OpName]: DefaultChoice } & { dtype: (gpu: Gpu) => 'f32' | 'f16' };
+
+/** The adapter class's default variant for one op and shape class. */
+export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string): string {
+  const d = DEFAULTS[cls][op];
+  return typeof d === 'string' ? d : d[shapeClass] ?? d['*'];
+}
 
 // Before a device is measured. software: measured on lavapipe (docs/design.md); the GPU columns are
 // reasonable starting points that `llava-st tune` replaces with measurements.
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
-  software: { gemm: 'reg12x12.k8', gemv: 'gemv.n8k8v4', attention: 'fused.wg64.split32', norm: 'wg16', softmax: 'wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
+  software: {
+    gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
+    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr4' }, norm: 'wg16', softmax: 'wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
   integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: 'fused.wg64.split256', norm: 'wg64', softmax: 'wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
   discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: 'fused.wg64.split256', norm: 'wg256', softmax: 'wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
 };
@@ -248,18 +276,20 @@ export class Policy {
     const hit = this.memo.get(key);
     if (hit) return hit as unknown as { candidate: Candidate<O>; source: ChoiceSource };
     const table = CANDIDATES[op] as readonly Candidate<O>[];
-    const usable = (name: string | undefined) => table.find((c) => c.name === name && (!c.when || c.when(this.gpu)));
+    const usable = (name: string | undefined) => table.find((c) => c.name === name && applies(this.gpu, c, cls));
     const forced = this.forced.get(key) ?? this.forced.get(op);
     let choice: { candidate: Candidate<O>; source: ChoiceSource } | undefined;
     if (forced !== undefined) {
       const c = usable(forced);
-      if (!c) throw new InputError(`LLAVA_ST_KERNEL: ${op} variant ${forced} cannot run on this device`);
-      choice = { candidate: c, source: 'forced' };
+      // Forced for the whole op, a variant made for other shape classes leaves this one to the rules below.
+      const otherClasses = !this.forced.has(key) && table.some((t) => t.name === forced && t.classes && (!t.when || t.when(this.gpu)));
+      if (!c && !otherClasses) throw new InputError(`LLAVA_ST_KERNEL: ${op} variant ${forced} cannot run ${op}:${cls} on this device`);
+      if (c) choice = { candidate: c, source: 'forced' };
     }
     const measured = usable(this.tuned?.winners[key]?.variant);
     if (!choice && measured) choice = { candidate: measured, source: 'measured' };
     if (!choice) {
-      const c = usable(DEFAULTS[this.adapterClass][op]) ?? table.find((t) => !t.when || t.when(this.gpu));
+      const c = usable(defaultVariant(this.adapterClass, op, cls)) ?? table.find((t) => applies(this.gpu, t, cls));
       if (!c) throw new InputError(`no ${op} variant can run on this device`);
       choice = { candidate: c, source: 'default' };
     }

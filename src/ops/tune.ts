@@ -18,7 +18,7 @@ import { layerNormRef } from './reference/norm.js';
 import { softmaxRef } from './reference/softmax.js';
 import { geluRef } from './reference/activation.js';
 import {
-  CANDIDATES, DEFAULTS, OP_NAMES, SHAPE_CLASSES, policyFor, policyKey, policyKeyId,
+  CANDIDATES, OP_NAMES, applies, defaultVariant, SHAPE_CLASSES, policyFor, policyKey, policyKeyId,
   type Candidate, type Measured, type OpName, type Ops, type Policy, type TunedTable,
 } from './policy.js';
 import { defaultStore, type PolicyStore } from './policy_store.js';
@@ -195,10 +195,10 @@ export async function measureClass<O extends OpName>(gpu: Gpu, timer: GpuTimer, 
     // The adapter class's default first: it sets the bar early, and a candidate whose first timed
     // run is 3× slower than the best so far is not timed again (one bad variant, e.g. 256-lane
     // norms on lavapipe at ~100× the best, would otherwise dominate the tuning time).
-    const byDefault = DEFAULTS[policyFor(gpu).adapterClass][op];
+    const byDefault = defaultVariant(policyFor(gpu).adapterClass, op, cls);
     const candidates = [...(CANDIDATES[op] as readonly Candidate<O>[])].sort((a, b) => Number(b.name === byDefault) - Number(a.name === byDefault));
     for (const c of candidates) {
-      if (c.when && !c.when(gpu)) continue;
+      if (!applies(gpu, c, cls)) continue;
       const params = { ...c.params, variant: c.name };
       const work = () => { const r = t.output(c.run(t.call, params)); if (t.fresh) r.dispose(); };
       const out = t.output(c.run(t.call, params));

@@ -8,7 +8,7 @@ import { Tensor } from '../../src/core/tensor.js';
 import { matmulTiled } from '../../src/ops/matmul.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
 import { scope } from '../../src/core/registry.js';
-import { assertClose, randomArray, testGpu } from '../support/gpu.js';
+import { assertClose, randomArray, testGpu, uploadAs } from '../support/gpu.js';
 
 const gpu = await testGpu();
 const size = fc.constantFrom(1, 2, 3, 7, 13, 16, 17, 31, 64, 97, 130);
@@ -26,25 +26,24 @@ test('matmul (tiled) matches the reference over odd shapes, with and without bia
 // Register-tiled kernel and GEMV. Inputs are rounded to the storage dtype first, so the reference
 // sees exactly what the GPU sees; the remaining error is f32 accumulation (tolerance as above) and,
 // for f16 outputs, one rounding to half: 2^-11 relative (1e-3 allows it with margin).
-import { matmulReg, gemv } from '../../src/ops/matmul.js';
-import { CANDIDATES } from '../../src/ops/policy.js';
-import { fromF16, toF16 } from '../../src/core/dtype.js';
+import { linearOp, matmulReg } from '../../src/ops/matmul.js';
+import { CANDIDATES, type Candidate } from '../../src/ops/policy.js';
 
 type Dt = 'f32' | 'f16';
 const dtypes: Dt[] = gpu.hasF16 ? ['f32', 'f16'] : ['f32'];
-function upload(data: Float32Array, shape: number[], dt: Dt): { t: Tensor; exact: Float32Array } {
-  if (dt === 'f32') return { t: Tensor.fromArray(gpu, data, shape), exact: data };
-  const bits = toF16(data);
-  return { t: Tensor.fromArray(gpu, bits, shape, 'f16'), exact: fromF16(bits) };
-}
+const upload = (data: Float32Array, shape: number[], dt: Dt) => uploadAs(gpu, data, shape, dt);
 const regSize = fc.constantFrom(1, 2, 3, 5, 8, 12, 13, 17, 31, 64, 97);
 
-// Every variant of the policy's table (ops/policy.ts): the GEMM ones through matmulReg, the GEMV ones through gemv.
+// Every variant of the policy's table (ops/policy.ts), each through its own run() as linear() calls it.
+const viaCandidate = (c: Candidate<'gemm' | 'gemv'>) => (x: Tensor, w: Tensor, bias: Tensor | undefined): Tensor => {
+  const K = x.shape[x.rank - 1]!;
+  return linearOp('matmul', x, w, bias, (x, parts, y, b) => c.run({ x, parts, y, bias: b, M: x.size / K, K }, c.params));
+};
 const variants = [
-  ...CANDIDATES.gemm.map((c) => ['matmulReg', c.name, c.params, matmulReg] as const),
-  ...CANDIDATES.gemv.map((c) => ['gemv', c.name, c.params, gemv] as const),
+  ...CANDIDATES.gemm.map((c) => ['gemm', c.name, viaCandidate(c)] as const),
+  ...CANDIDATES.gemv.map((c) => ['gemv', c.name, viaCandidate(c)] as const),
 ];
-for (const [name, variant, cfg, op] of variants) {
+for (const [name, variant, op] of variants) {
   test(`${name} ${variant} matches the reference over odd shapes, dtypes of x, W and bias`, async () => {
     // Few row counts for the GEMV: each is a kernel specialization, and compiling costs more than running.
     const rows = name === 'gemv' ? fc.constantFrom(1, 4) : regSize;
@@ -52,7 +51,7 @@ for (const [name, variant, cfg, op] of variants) {
       async (M, N, K, xd, wd, withBias, seed) => {
         const x = upload(randomArray(M * K, seed), [M, K], xd), w = upload(randomArray(N * K, seed + 1), [N, K], wd);
         const b = upload(randomArray(N, seed + 2), [N], wd);
-        const y = scope(() => op(x.t, w.t, withBias ? b.t : undefined, cfg));
+        const y = scope(() => op(x.t, w.t, withBias ? b.t : undefined));
         const got = await y.toArray();
         y.dispose(); x.t.dispose(); w.t.dispose(); b.t.dispose();
         const tol = xd === 'f16' ? { atol: 2e-6 * K + 2e-3, rtol: 1e-3 } : { atol: 2e-6 * K, rtol: 1e-5 };
@@ -65,8 +64,8 @@ test('every GEMM variant at a fixed larger shape (several tiles, K not a multipl
   const M = 100, N = 75, K = 301;
   const x = randomArray(M * K, 7), w = randomArray(N * K, 8);
   for (const c of CANDIDATES.gemm) {
-    const y = scope(() => matmulReg(Tensor.fromArray(gpu, x, [M, K]), Tensor.fromArray(gpu, w, [N, K]), undefined, c.params));
-    assertClose(await y.toArray(), matmulRef(x, w, M, N, K), { atol: 2e-6 * K, rtol: 1e-5 }, `matmulReg ${c.name} 100×301×75`);
+    const y = scope(() => viaCandidate(c)(Tensor.fromArray(gpu, x, [M, K]), Tensor.fromArray(gpu, w, [N, K]), undefined));
+    assertClose(await y.toArray(), matmulRef(x, w, M, N, K), { atol: 2e-6 * K, rtol: 1e-5 }, `gemm ${c.name} 100×301×75`);
     y.dispose();
   }
 });

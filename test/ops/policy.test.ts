@@ -15,7 +15,7 @@ import { linear } from '../../src/ops/linear.js';
 import { sliceRows } from '../../src/ops/copy.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
 import {
-  CANDIDATES, DEFAULTS, OP_NAMES, SHAPE_CLASSES, Policy, adapterClass, classify, parseForced, policyFor, policyKey, policyKeyId,
+  CANDIDATES, OP_NAMES, defaultVariant, SHAPE_CLASSES, Policy, adapterClass, classify, parseForced, policyFor, policyKey, policyKeyId,
   type TunedTable,
 } from '../../src/ops/policy.js';
 import { fileStore, memoryStore, nodeCacheDir } from '../../src/ops/policy_store.js';
@@ -41,7 +41,10 @@ test('adapter classes: software rasterizers, integrated and discrete GPUs', () =
 test('every default names a candidate of its op, and every candidate name is unique', () => {
   for (const cls of ['software', 'integrated', 'discrete'] as const) {
     for (const op of OP_NAMES) {
-      assert.ok(CANDIDATES[op].some((c) => c.name === DEFAULTS[cls][op]), `${cls} default ${op}=${DEFAULTS[cls][op]} is not in the table`);
+      for (const shape of SHAPE_CLASSES[op]) {
+        const name = defaultVariant(cls, op, shape);
+        assert.ok(CANDIDATES[op].some((c) => c.name === name && (!c.classes || c.classes.includes(shape))), `${cls} default ${op}:${shape}=${name} is not a candidate for that class`);
+      }
     }
   }
   for (const op of OP_NAMES) assert.equal(new Set(CANDIDATES[op].map((c) => c.name)).size, CANDIDATES[op].length, `${op} has duplicate names`);
@@ -74,7 +77,7 @@ function table(g: Gpu, winners: Record<string, string>, dtype: 'f32' | 'f16' = '
 
 test('the rules in order: forced beats measured beats the adapter-class default; dtype follows the table', () => {
   const p = new Policy(gpu);
-  assert.deepEqual([p.choose('gemm', 'smallK').candidate.name, p.choose('gemm', 'smallK').source], [DEFAULTS.software.gemm, 'default']);
+  assert.deepEqual([p.choose('gemm', 'smallK').candidate.name, p.choose('gemm', 'smallK').source], [defaultVariant('software', 'gemm', 'smallK'), 'default']);
   assert.equal(p.dtype, 'f32');
   p.useTuned(table(gpu, { 'gemm:smallK': 'reg8x8.k8v4' }, 'f16'));
   assert.deepEqual([p.choose('gemm', 'smallK').candidate.name, p.choose('gemm', 'smallK').source], ['reg8x8.k8v4', 'measured']);

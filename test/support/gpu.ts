@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import '../../src/wgsl/index.js';
 import { requestGpu, type Gpu, type GpuOptions } from '../../src/core/device.js';
+import { Tensor } from '../../src/core/tensor.js';
+import { fromF16, toF16 } from '../../src/core/dtype.js';
 
 let shared: Gpu | undefined;
 
@@ -40,6 +42,13 @@ export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol
   if (worst >= 0) {
     assert.fail(`${what}: element ${worst} is ${got[worst]}, want ${want[worst]} (tolerance ${tol.atol} + ${tol.rtol}·|want|)`);
   }
+}
+
+/** A tensor of `data` stored as dt, and the values it really holds (f16: rounded) for the reference. */
+export function uploadAs(gpu: Gpu, data: Float32Array, shape: number[], dt: 'f32' | 'f16'): { t: Tensor; exact: Float32Array } {
+  if (dt === 'f32') return { t: Tensor.fromArray(gpu, data, shape), exact: data };
+  const bits = toF16(data);
+  return { t: Tensor.fromArray(gpu, bits, shape, 'f16'), exact: fromF16(bits) };
 }
 
 export { randomArray } from './random.js';

@@ -7,6 +7,7 @@ import { fromF16, toF16 } from '../../core/dtype.js';
 import { Tensor } from '../../core/tensor.js';
 import type { BenchCase, PreparedCase } from '../case.js';
 import { attention } from '../../ops/attention.js';
+import { attentionSmall } from '../../ops/attention_small.js';
 import { regionAttention } from '../../ops/region_attention.js';
 import { softmax } from '../../ops/softmax.js';
 import { attentionRef, regionAttentionRef } from '../../ops/reference/attention.js';
@@ -54,12 +55,13 @@ async function checkRows(run: () => Tensor, rows: readonly number[], width: numb
   return undefined;
 }
 
-function attentionCase(name: string, Lq: number, Hq: number, Hkv: number, D: number, L: number, causal: boolean, dtype: FDType): BenchCase {
+/** small: the small-head-dim variant (ops/attention_small.ts) instead of attention(). */
+function attentionCase(name: string, Lq: number, Hq: number, Hkv: number, D: number, L: number, causal: boolean, dtype: FDType, small = false): BenchCase {
   const flops = 4 * Lq * L * D * Hq * (causal && Lq > 1 ? (L - Lq + (Lq + 1) / 2) / L : 1);
   const bpe = dtype === 'f32' ? 4 : 2;
   return {
-    name: `attention.${name}.${dtype}`,
-    policy: { op: 'attention', cls: attentionClass(Lq, D) },
+    name: `attention.${name}${small ? '.small' : ''}.${dtype}`,
+    ...(small ? {} : { policy: { op: 'attention', cls: attentionClass(Lq, D) } }),
     shape: `Lq ${Lq} × Lk ${L}, ${Hq}/${Hkv} heads × ${D}${causal ? ', causal' : ''}`,
     flops, bytes: bpe * (2 * Lq * Hq * D + 2 * Hkv * L * D),
     bound: Lq === 1 ? 'memory' : 'compute-f32',
@@ -67,7 +69,7 @@ function attentionCase(name: string, Lq: number, Hq: number, Hkv: number, D: num
       const [q, tq] = upload(gpu, random(Lq * Hq * D, 1), [Lq, Hq, D], dtype, 'q');
       const [k, tk] = upload(gpu, random(Hkv * L * D, 2), [Hkv, L, D], dtype, 'k');
       const [v, tv] = upload(gpu, random(Hkv * L * D, 3), [Hkv, L, D], dtype, 'v');
-      const run = () => attention(tq, tk, tv, { causal });
+      const run = () => (small ? attentionSmall : attention)(tq, tk, tv, { causal });
       return {
         run,
         check() {
@@ -148,6 +150,10 @@ export function cases(): BenchCase[] {
     out.push(attentionCase('decode', 1, 28, 4, 128, 2600, true, dt));
   }
   out.push(attentionCase('prefill', 2600, 28, 4, 128, 2600, true, 'f16'));
+  // The demo model's head dims (16 in the vision tower, 24 in the decoder), attention() beside the
+  // small-head-dim variant (`bench kernels --filter attention.demo`).
+  for (const small of [false, true]) out.push(attentionCase('demo_siglip', 729, 2, 2, 16, 729, false, 'f32', small));
+  for (const small of [false, true]) out.push(attentionCase('demo_prefill', 2589, 2, 1, 24, 2589, true, 'f32', small));
   out.push(regionCase(100, 1024, 8, 'f16'), regionCase(100, 1024, 8, 'f32'));
   out.push(softmaxCase([16, 1024, 1024], 'f32'), softmaxCase([16, 1024, 1024], 'f16'));
   return out;

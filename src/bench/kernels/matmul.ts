@@ -7,6 +7,8 @@ import type { BenchCase, PreparedCase } from '../case.js';
 import { TILE, matmulTiled } from '../../ops/matmul.js';
 import { linear, uploadWeight, type Weight } from '../../ops/linear.js';
 import { GEMV_MAX_ROWS, gemmClass } from '../../ops/policy.js';
+import { matmulRows, ROWS_DEFAULT } from '../../ops/matmul_rows.js';
+import { matmulBcast, BCAST_DEFAULT } from '../../ops/matmul_bcast.js';
 
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -15,13 +17,17 @@ function random(n: number, seed: number): Float32Array {
   return out;
 }
 
-type Op = 'linear' | 'tiled';
+type Op = 'linear' | 'tiled' | 'rows' | 'bcast';
 
-function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16'): BenchCase {
+const NAMES: Record<Op, string> = { linear: 'linear', tiled: `tiled${TILE}`, rows: `rows${ROWS_DEFAULT.tm}x${ROWS_DEFAULT.tn}`,
+  bcast: `bcast${BCAST_DEFAULT.tm}x${BCAST_DEFAULT.tn}` };
+
+/** group: the name's prefix after 'matmul.' (e.g. 'demo.') so that `--filter matmul.demo` runs one comparison. */
+function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16', group = ''): BenchCase {
   const gemv = op === 'linear' && M <= GEMV_MAX_ROWS;
   return {
-    // The linear cases' variant comes from the policy (printed beside each row); the tile from its parameter.
-    name: `${gemv ? 'gemv' : op === 'tiled' ? `matmul.tiled${TILE}` : 'matmul.linear'}.w${wd}`,
+    // The linear cases' variant comes from the policy (printed beside each row); the others' from their parameters.
+    name: `${gemv ? 'gemv' : `matmul.${group}${NAMES[op]}`}.w${wd}`,
     ...(op === 'linear' ? { policy: gemv ? { op: 'gemv', cls: 'any' } : { op: 'gemm', cls: gemmClass(K) } } : {}),
     shape: `${M}×${K}×${N}`,
     flops: 2 * M * N * K,
@@ -39,7 +45,8 @@ function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16'):
         w = uploadWeight(gpu, wh, [N, K], 'f32', 'w');
       }
       const x = Tensor.fromArray(gpu, xh, [M, K], 'f32', 'x');
-      const run = () => (op === 'tiled' ? matmulTiled(x, w as Tensor) : linear(x, w));
+      const variant = { tiled: matmulTiled, rows: matmulRows, bcast: matmulBcast, linear: undefined }[op];
+      const run = () => (variant ? variant(x, w as Tensor) : linear(x, w));
       return {
         run,
         async check() {
@@ -69,6 +76,13 @@ export function cases(): BenchCase[] {
     for (const [M, K, N] of [[1024, 1024, 1024], [729, 1152, 4304], [729, 4304, 1152], [512, 3584, 3584], [1, 3584, 18944], [1, 18944, 3584]] as const) {
       out.push(matmulCase('linear', M, K, N, wd));
     }
+  }
+  // A large GEMM: matmul_reg beside the subgroup-broadcast variant (`--filter matmul.big`).
+  out.push(matmulCase('linear', 1024, 1024, 1024, 'f32', 'big.'), matmulCase('bcast', 1024, 1024, 1024, 'f32', 'big.'));
+  // The demo model's small-K shapes (vision on 100 frames of 729 patches, prefill of 2589 tokens):
+  // matmul_reg beside matmul_rows, f32 as the demo runs on lavapipe (`bench kernels --filter matmul.demo`).
+  for (const [M, K, N] of [[72900, 32, 32], [72900, 48, 48], [8100, 48, 48], [2589, 48, 128], [2589, 128, 48], [2589, 48, 24]] as const) {
+    out.push(matmulCase('linear', M, K, N, 'f32', 'demo.'), matmulCase('rows', M, K, N, 'f32', 'demo.'));
   }
   return out;
 }

@@ -1,0 +1,47 @@
+// Fused attention for small head dims (src/wgsl/attention_small.wgsl): same inputs, options and
+// result as ops/attention.ts's attention().
+//   q [Lq, Hq, D]; k, v [Hkv, Lmax, D] (KV-cache layout; the first kvLength rows valid) -> [Lq, Hq, D].
+//
+// Shape class: D <= SMALL_MAX_D (the demo model: 16 in the vision tower, 24 in the decoder) and many
+// query rows per KV head (vision, prefill): one invocation takes QR (query row, head) pairs and the
+// keys are not split, so a decode step (one row) leaves the adapter idle: use attention() there.
+// Adapter: core WebGPU; f16 with an odd D needs shader-f16 (as attention()). The head-dim loops are
+// unrolled, so compile time grows with D·QR; built for CPU adapters (lavapipe) where registers
+// beat per-lane scratch memory; on GPUs K/V tiles in workgroup memory should win.
+import { ShapeError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { checkAttention, type AttentionOptions } from './attention.js';
+import { vecDefines, vecSpec } from './vector.js';
+
+export interface SmallAttentionParams {
+  /** (query row, head) pairs per invocation: each key and value row loaded serves QR of them. */
+  qr: number;
+  /** Invocations per workgroup. */
+  wg: number;
+}
+
+/** Measured on lavapipe (bench kernels: attention.demo cases). */
+export const SMALL_ATTENTION_DEFAULT: SmallAttentionParams = { qr: 4, wg: 8 };
+
+/** Largest head dim this kernel takes (its loops over D are unrolled). */
+export const SMALL_MAX_D = 32;
+
+const LOG2E = Math.LOG2E;
+
+export function attentionSmall(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, prm: SmallAttentionParams = SMALL_ATTENTION_DEFAULT): Tensor {
+  const { Lq, Hq, D, Hkv, Lmax, dtype, kvLength, qOffset, scale } = checkAttention('attentionSmall', q, k, v, opts);
+  if (D > SMALL_MAX_D) throw new ShapeError(`attentionSmall: head dim ${D} of q ${q.name} is over ${SMALL_MAX_D} (its loops over D are unrolled); use attention()`);
+  const gpu = q.gpu;
+  const o = Tensor.empty(gpu, [Lq, Hq, D], dtype, 'attentionSmall');
+  if (o.size === 0) return o;
+  const G = Hq / Hkv;
+  const rows = Lq * G; // (query row, head-in-group) pairs per KV head
+  const vs = vecSpec(dtype, D);
+  const params = new ArrayBuffer(32);
+  new Uint32Array(params).set([rows, G, Hq, Lmax, kvLength, qOffset, opts.causal ? 1 : 0]);
+  new Float32Array(params)[7] = scale * LOG2E;
+  const spec = vecDefines(vs);
+  gpu.kernels.get({ source: 'attention_small', defines: { ...spec.defines, QR: prm.qr }, constants: { WG: prm.wg }, ...(spec.enables ? { enables: spec.enables } : {}) })
+    .dispatch([q.binding(), k.binding(), v.binding(), o.binding()], [Math.ceil(rows / (prm.wg * prm.qr)), 1, Hkv], new Uint8Array(params));
+  return o;
+}

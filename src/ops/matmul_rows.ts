@@ -1,0 +1,59 @@
+// Linear layers with small K: y = x·Wᵀ (+ b), lanes over the rows of x (src/wgsl/matmul_rows.wgsl).
+// x [..., K] (leading dimensions flattened into M rows), W [N, K], b [N] -> y [..., N] (x's dtype).
+//
+// Shape class: many rows and a small K (the demo model: K = 32, 48, 64, 128; N = 24..128), where
+// matmul_reg's lanes over K leave each lane a few steps before a cross-lane reduction. Each
+// invocation owns a TM×TN block of y over the whole of K: no reduction, no workgroup memory, no
+// barrier. Any K works; it pays off while K is too short to amortize matmul_reg's reduction.
+// Adapter: core WebGPU only; f16 x or W with an odd K, or an f16 y, need shader-f16 (as matmul_reg).
+// Meant for CPU adapters (lavapipe: a workgroup is one thread's SIMD lanes, so nothing is gained
+// from lanes sharing loads); on GPUs a shared-memory tiled kernel should beat it.
+//
+// Note (Dawn + lavapipe, reproduced while writing this kernel): a `var` declared without an
+// initializer inside a loop body kept its value from the previous iteration instead of being
+// zeroed; the kernel initializes its accumulators explicitly.
+import { LimitError } from '../core/errors.js';
+import { type Tensor, shapeStr } from '../core/tensor.js';
+import { linearLoads, linearOp, type Float, type RegPart } from './matmul.js';
+
+export interface RowsParams {
+  /** Rows of y per invocation. */
+  tm: number;
+  /** Columns of y per invocation (and per workgroup). tm·tn scalar sums live in registers. */
+  tn: number;
+  /** Invocations per workgroup, stacked over rows. 8 = lavapipe's SIMD width. */
+  wg: number;
+  /** k-values per load: 4, 2 or 1 (narrowed to what divides K). */
+  vec: number;
+}
+
+/** Measured on lavapipe (bench kernels: matmul.rows beside matmul.reg on the demo's shapes). */
+export const ROWS_DEFAULT: RowsParams = { tm: 4, tn: 8, wg: 8, vec: 4 };
+
+/** Records y[:, part columns] = x·Wpartᵀ (+ bias slice) for each part (shapes checked by the caller). */
+export function recordRows(x: Tensor, parts: readonly RegPart[], y: Tensor, bias: Tensor | undefined, prm: RowsParams): void {
+  const gpu = x.gpu;
+  const K = x.shape[x.rank - 1]!;
+  const M = x.size / K;
+  const ldy = y.shape[y.rank - 1]!;
+  const { vec, defines, enables } = linearLoads(gpu, x, parts[0]!.w.dtype as Float, y, bias, prm.vec, parts[0]!.w.name);
+  const kernel = gpu.kernels.get({
+    source: 'matmul_rows',
+    defines: { TM: prm.tm, TN: prm.tn, WG: prm.wg, DOT: vec === 1 ? 'a * b' : 'dot(a, b)', ...defines },
+    ...(enables.length ? { enables } : {}),
+  });
+  const maxWg = gpu.limits.maxComputeWorkgroupsPerDimension;
+  for (const part of parts) {
+    const N = part.w.shape[0]!;
+    if (N === 0 || M === 0) continue;
+    const gx = Math.ceil(N / prm.tn), gy = Math.ceil(M / (prm.tm * prm.wg));
+    if (gx > maxWg || gy > maxWg) throw new LimitError(`matmulRows: ${gx}×${gy} workgroups for x ${shapeStr(x.shape)}·${part.w.name}ᵀ exceed maxComputeWorkgroupsPerDimension ${maxWg}`);
+    kernel.dispatch([x.binding(), part.w.binding(), y.binding(), ...(bias ? [bias.binding()] : [])], [gx, gy],
+      new Uint32Array([M, N, K / vec, ldy, part.ycol0, part.bcol0, 0, 0]));
+  }
+}
+
+/** y = x·Wᵀ (+ b), lanes over rows: f32/f16 x, W and bias in any mix, f32 accumulation, y in x's dtype. */
+export function matmulRows(x: Tensor, w: Tensor, bias?: Tensor, prm: RowsParams = ROWS_DEFAULT): Tensor {
+  return linearOp('matmulRows', x, w, bias, (x, parts, y, b) => recordRows(x, parts, y, b, prm));
+}
