@@ -7,8 +7,6 @@
 //   X.weight.qgroups  F16 [N, K/G, 2]     (scale, offset) of each group: w = code·scale + offset
 //   every other tensor under its own name, F32 or F16, as nn/weight_format stores it (embed_tokens
 //   f16; norms, biases and coordinate tables in the compute dtype; rows the groups do not tile f16)
-import { closeSync, copyFileSync, openSync, readdirSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Gpu } from '../core/device.js';
 import { Checkpoint } from '../core/checkpoint.js';
 import { SafetensorsError, ShapeError, WeightError } from '../core/errors.js';
@@ -72,6 +70,9 @@ interface OutTensor { name: string; dtype: SafetensorsDType; shape: number[]; by
  */
 export async function writeQuantizedCheckpoint(gpu: Gpu, srcDir: string, outDir: string, layout: WeightLayout & { format: QuantFormat },
   onProgress?: (done: number, total: number) => void): Promise<{ bytes: number; tensors: number }> {
+  // Node only: imported here so that the readers above (used by every load, pages too) stay free of node:fs.
+  const { closeSync, copyFileSync, openSync, readdirSync, writeSync } = await import('node:fs');
+  const { join } = await import('node:path');
   const ckpt = await Checkpoint.open(srcDir);
   try {
     const out: OutTensor[] = [];
