@@ -18,6 +18,8 @@ export interface SmallAttentionParams {
   qr: number;
   /** Invocations per workgroup. */
   wg: number;
+  /** Variant name shown in profiles (set by the policy). */
+  variant?: string;
 }
 
 /** Measured on lavapipe (bench kernels: attention.demo cases). */
@@ -41,7 +43,7 @@ export function attentionSmall(q: Tensor, k: Tensor, v: Tensor, opts: AttentionO
   new Uint32Array(params).set([rows, G, Hq, Lmax, kvLength, qOffset, opts.causal ? 1 : 0]);
   new Float32Array(params)[7] = scale * LOG2E;
   const spec = vecDefines(vs);
-  gpu.kernels.get({ source: 'attention_small', defines: { ...spec.defines, QR: prm.qr }, constants: { WG: prm.wg }, ...(spec.enables ? { enables: spec.enables } : {}) })
+  gpu.kernels.get({ source: 'attention_small', defines: { ...spec.defines, QR: prm.qr }, constants: { WG: prm.wg }, ...(spec.enables ? { enables: spec.enables } : {}), ...(prm.variant ? { label: `attention_small ${prm.variant}` } : {}) })
     .dispatch([q.binding(), k.binding(), v.binding(), o.binding()], [Math.ceil(rows / (prm.wg * prm.qr)), 1, Hkv], new Uint8Array(params));
   return o;
 }

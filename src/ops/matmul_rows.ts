@@ -25,6 +25,8 @@ export interface RowsParams {
   wg: number;
   /** k-values per load: 4, 2 or 1 (narrowed to what divides K). */
   vec: number;
+  /** Variant name shown in profiles (set by the policy). */
+  variant?: string;
 }
 
 /** Measured on lavapipe (bench kernels: matmul.rows beside matmul.reg on the demo's shapes). */
@@ -41,6 +43,7 @@ export function recordRows(x: Tensor, parts: readonly RegPart[], y: Tensor, bias
     source: 'matmul_rows',
     defines: { TM: prm.tm, TN: prm.tn, WG: prm.wg, DOT: vec === 1 ? 'a * b' : 'dot(a, b)', ...defines },
     ...(enables.length ? { enables } : {}),
+    ...(prm.variant ? { label: `matmul_rows ${prm.variant}` } : {}),
   });
   const maxWg = gpu.limits.maxComputeWorkgroupsPerDimension;
   for (const part of parts) {

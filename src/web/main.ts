@@ -299,7 +299,7 @@ async function start(): Promise<void> {
     const v = await sampleVideoWebCodecs(mediaFile, mediaFile.name, { size, n });
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(v.frames.buffer as ArrayBuffer)));
     return { sha256: [...digest].map((b) => b.toString(16).padStart(2, '0')).join(''), frameIndices: v.frameIndices,
-      frameCount: v.frameCount, fps: v.fps, width: v.width, height: v.height };
+      frameCount: v.frameCount, fps: v.fps, width: v.width, height: v.height, rotation: v.rotation, ...(v.frameTimes ? { frameTimes: v.frameTimes } : {}) };
   },
 };
 

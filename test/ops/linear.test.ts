@@ -52,13 +52,13 @@ test('linear refuses an unsplit weight over the binding limit, naming it, before
 test('linear runs the policy\'s GEMV up to GEMV_MAX_ROWS rows and its GEMM above (traced dispatches)', () => {
   const K = 24, N = 10;
   const policy = policyFor(gpu);
-  const GEMV = policy.choose('gemv', 'any').candidate.params, GEMM = policy.choose('gemm', gemmClass(K)).candidate.params;
+  const GEMV = policy.choose('gemv', 'any').candidate, GEMM = policy.choose('gemm', gemmClass(K)).candidate;
   const w = Tensor.fromArray(gpu, randomArray(N * K, 3), [N, K], 'f32', 'w');
   for (const M of [1, GEMV_MAX_ROWS, GEMV_MAX_ROWS + 1, 30]) {
     const x = Tensor.fromArray(gpu, randomArray(M * K, M), [M, K], 'f32', 'x');
     const { result, dispatched } = gpu.kernels.trace(() => linear(x, w));
-    const want = M <= GEMV_MAX_ROWS ? { TM: M, TN: GEMV.tn } : { TM: GEMM.tm, TN: GEMM.tn };
-    assert.deepEqual(dispatched.map((s) => ({ source: s.source, TM: s.defines?.TM, TN: s.defines?.TN })), [{ source: 'matmul_reg', ...want }], `M = ${M}`);
+    const want = M <= GEMV_MAX_ROWS ? { variant: GEMV.name, TM: M, TN: GEMV.params.tn } : { variant: GEMM.name, TM: GEMM.params.tm, TN: GEMM.params.tn };
+    assert.deepEqual(dispatched.map((s) => ({ variant: s.label?.split(' ')[1], TM: s.defines?.TM, TN: s.defines?.TN })), [want], `M = ${M}`);
     result.dispose(); x.dispose();
   }
   w.dispose();
