@@ -55,6 +55,8 @@ export interface DecoderStage {
   embed(ids: Int32Array): Tensor;
   /** Makes room in the KV cache for `length` positions. */
   reserve(length: number): void;
+  /** Frees the KV cache (the next reserve() allocates it again). */
+  releaseCaches?(): void;
   /** x [P, D] at positions offset.. -> logits [P, W] ('all'), [1, W] ('last') or nothing ('none'). */
   forward(x: Tensor, offset: number, mode: LogitsMode, taps?: Taps): Tensor | undefined;
   /** Work done once after the weights are loaded (the extended tables). */

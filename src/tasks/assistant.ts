@@ -167,6 +167,8 @@ export class Assistant {
       return await this.generate(opts, question, task, prompt, maxNew, loaded, taps, t0);
     } finally {
       taps?.dispose();
+      // The KV cache is sized for this question; between questions GPU memory holds the model alone.
+      this.model.decoder.releaseCaches?.();
     }
   }
 

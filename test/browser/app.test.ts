@@ -18,7 +18,9 @@ import { outlinePixels, BOX_RGB } from '../../src/web/view.js';
 import { CHROMIUM } from './chromium.js';
 import { SAMPLES, ask, liveBytes, openPage, samples } from './app_driver.js';
 
-const ALL = process.env.LLAVA_ST_BROWSER_ALL === '1';
+// Every sample by default (about 1 min per video question on SwiftShader); LLAVA_ST_BROWSER_QUICK=1
+// keeps the images and one video, for work on the page.
+const ALL = process.env.LLAVA_ST_BROWSER_QUICK !== '1';
 /** The demo model's frame size and count (config: image_size 110, 100 frames). */
 const SIZE = 110, FRAMES = 100;
 
@@ -50,7 +52,7 @@ test('the page: samples, drawing, memory and errors in headless Chromium', { tim
       }
     });
 
-    await part(`demo samples answer with the reference ids (${ALL ? 'all' : 'the images and one video; LLAVA_ST_BROWSER_ALL=1 for all'})`, async () => {
+    await part(`demo samples answer with the reference ids (${ALL ? 'all' : 'the images and one video: LLAVA_ST_BROWSER_QUICK=1'})`, async () => {
       let base: number | undefined;
       for (const s of samples().filter((x, _i, all) => ALL || x.modality === 'image' || x === all.find((y) => y.modality === 'video'))) {
         const a = await ask(page, { media: join(SAMPLES, s.media), task: 'prompt', query: s.question });
