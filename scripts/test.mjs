@@ -18,10 +18,15 @@ if (files.length === 0) { console.error(`no test files under ${root} match ${fil
 // Tests run the kernel policy's defaults, never a machine's cached measurements (ops/tune.ts).
 process.env.LLAVA_ST_TUNE ??= 'off';
 
+// Each file's TAP goes through as it is; its closing counts are summed for one closing line.
+const count = (out, key) => [...out.matchAll(new RegExp(`^# ${key} (\\d+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
 const runs = files.map((file) => {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--test', file], { stdio: 'inherit' });
-  return { file: relative(root, file), seconds: (performance.now() - t0) / 1000, ok: r.status === 0 };
+  const r = spawnSync(process.execPath, ['--test', file], { stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
+  process.stdout.write(r.stdout ?? '');
+  const out = r.stdout ?? '';
+  return { file: relative(root, file), seconds: (performance.now() - t0) / 1000, ok: r.status === 0,
+    pass: count(out, 'pass'), fail: count(out, 'fail'), skipped: count(out, 'skipped') };
 });
 const total = runs.reduce((s, r) => s + r.seconds, 0);
 console.log(`\ntest files by wall time (${total.toFixed(1)} s in all):`);
@@ -30,4 +35,7 @@ for (const r of [...runs].sort((a, b) => b.seconds - a.seconds)) {
 }
 const failed = runs.filter((r) => !r.ok);
 if (failed.length > 0) console.log(`\n${failed.length} file(s) failed: ${failed.map((r) => r.file).join(', ')}`);
+const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
+// A file that failed without a failing test (a crash, a load error) still counts as one failure.
+console.log(`\n${sum('pass')} passed, ${sum('fail') + runs.filter((r) => !r.ok && r.fail === 0).length} failed, ${sum('skipped')} skipped`);
 process.exit(failed.length > 0 ? 1 : 0);
