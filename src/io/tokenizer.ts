@@ -81,8 +81,9 @@ export class Qwen2Tokenizer {
   /**
    * Reads a checkpoint or tokenizer directory (Node only). Building the BPE tables from vocab.json
    * and merges.txt takes about a second; they are cached (node:v8 serialization, keyed by a hash of
-   * every tokenizer file) in $LLAVA_ST_CACHE_DIR, else $XDG_CACHE_HOME/llava-st-webgpu, else
-   * ~/.cache/llava-st-webgpu, and read back in a third of the time. LLAVA_ST_CACHE_DIR= (empty) turns it off.
+   * every tokenizer file) in the project's cache folder beside the kernel choices ($LLAVA_ST_CACHE_DIR,
+   * else $XDG_CACHE_HOME/llava-st, else ~/.cache/llava-st), and read back in a third of the time.
+   * LLAVA_ST_CACHE_DIR= (empty) turns it off.
    */
   static async fromDirectory(dir: string): Promise<Qwen2Tokenizer> {
     const { stat } = await import('node:fs/promises');

@@ -7,15 +7,16 @@ import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { nodeCacheDir } from '../ops/policy_store.js';
 import type { BpeTables, FileKey, TablesCache } from './tokenizer.js';
 
 const LAYOUT = 'bpe-tables-1 @huggingface/tokenizers@0.2';
 
-/** The cache folder, or undefined when LLAVA_ST_CACHE_DIR is set empty. */
+/** The project's one cache folder (ops/policy_store: the kernel choices live there too), or
+ *  undefined when LLAVA_ST_CACHE_DIR is set empty. */
 export function cacheDir(): string | undefined {
-  const env = process.env.LLAVA_ST_CACHE_DIR;
-  if (env !== undefined) return env === '' ? undefined : env;
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'llava-st-webgpu');
+  if (process.env.LLAVA_ST_CACHE_DIR === '') return undefined;
+  return nodeCacheDir(process.env, homedir());
 }
 
 export function tablesCache(texts: Partial<Record<FileKey, string>>): TablesCache | undefined {
