@@ -98,10 +98,11 @@ export async function inspectMain(argv: string[], io: InspectIO = {}): Promise<n
   try {
     let args;
     try {
-      args = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' }, json: { type: 'boolean' } } });
+      args = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
     } catch (e) {
       throw new InputError(`${(e as Error).message}; ${USAGE}`);
     }
+    if (args.values.help) { out(`${USAGE}\n`); return 0; }
     if (args.positionals.length !== 1) throw new InputError(`expected exactly one PATH; ${USAGE}`);
     ckpt = await Checkpoint.open(args.positionals[0]!);
     const tensors = [...ckpt.entries.values()].map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, bytes: e.byteLength, file: e.file }));
