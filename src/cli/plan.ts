@@ -6,8 +6,9 @@ import { parseArgs } from 'node:util';
 import type { Gpu } from '../core/device.js';
 import { requestGpu } from '../core/device.js';
 import { InputError } from '../core/errors.js';
+import { adapterClass } from '../ops/policy.js';
 import { DEFAULT_GROUP_SIZE, GROUP_SIZES } from '../core/quant.js';
-import { chooseLayout, gib, makePlan, readCheckpointFacts, MEMORY_SHARE, RUNTIME_BYTES, type AdapterFacts, type Plan } from '../model/plan.js';
+import { adapterFacts, chooseLayout, gib, makePlan, readCheckpointFacts, MEMORY_SHARE, RUNTIME_BYTES, type AdapterFacts, type Plan } from '../model/plan.js';
 import { WEIGHT_FORMATS, type ComputeDType, type WeightFormat, type WeightLayout } from '../nn/weight_format.js';
 
 const HELP = `usage: llava-st plan --model DIR [--dtype f32|f16] [--weights auto|f32|f16|q8|q4] [--group 16|32|64|128]
@@ -20,20 +21,10 @@ const HELP = `usage: llava-st plan --model DIR [--dtype f32|f16] [--weights auto
   --memory GB      memory behind the adapter (default: the machine's RAM on a CPU adapter;
                    unknown for a discrete GPU)`;
 
-/** A software adapter: its "GPU memory" is the machine's RAM. */
-export function isCpuAdapter(gpu: Gpu): boolean {
-  const a = gpu.adapter;
-  return a.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp/i.test(`${a.device} ${a.description}`);
-}
-
-export function adapterFacts(gpu: Gpu, memoryGB?: number): AdapterFacts {
-  const cpu = isCpuAdapter(gpu);
-  const memoryBytes = memoryGB !== undefined ? Math.floor(memoryGB * 2 ** 30) : cpu ? totalmem() : undefined;
-  return {
-    maxBufferSize: gpu.limits.maxBufferSize, maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize, hasF16: gpu.hasF16, cpu,
-    ...(memoryBytes !== undefined ? { memoryBytes } : {}),
-    memorySource: memoryGB !== undefined ? '--memory' : cpu ? 'the machine\'s RAM (CPU adapter)' : 'unknown (a discrete GPU\'s memory is not visible to WebGPU)',
-  };
+/** The plan's adapter facts in Node: --memory, else a software adapter's memory is the machine's RAM. */
+export function nodeAdapterFacts(gpu: Gpu, memoryGB?: number): AdapterFacts {
+  if (memoryGB !== undefined) return adapterFacts(gpu, { bytes: Math.floor(memoryGB * 2 ** 30), source: '--memory' });
+  return adapterFacts(gpu, adapterClass(gpu) === 'software' ? { bytes: totalmem(), source: 'the machine\'s RAM (CPU adapter)' } : undefined);
 }
 
 export function parseWeights(s: string | undefined): WeightFormat | 'auto' {
@@ -58,7 +49,7 @@ export function parseMemory(s: string | undefined): number | undefined {
 /** The plan of `dir` on `gpu`, and the layout `want` resolves to: what run loads. Throws before any weight is read. */
 export async function resolveLayout(gpu: Gpu, dir: string, o: { compute: ComputeDType; want: WeightFormat | 'auto'; group: number; memoryGB?: number; maxNewTokens?: number }): Promise<{ plan: Plan; layout: WeightLayout }> {
   const facts = await readCheckpointFacts(dir);
-  const plan = makePlan(facts, adapterFacts(gpu, o.memoryGB), { compute: o.compute, group: o.group, ...(o.maxNewTokens ? { maxNewTokens: o.maxNewTokens } : {}) });
+  const plan = makePlan(facts, nodeAdapterFacts(gpu, o.memoryGB), { compute: o.compute, group: o.group, ...(o.maxNewTokens ? { maxNewTokens: o.maxNewTokens } : {}) });
   return { plan, layout: chooseLayout(plan, o.want) };
 }
 
@@ -115,7 +106,7 @@ export async function planMain(argv: string[]): Promise<number> {
   }
   const gpu = await requestGpu();
   try {
-    const plan = makePlan(facts, adapterFacts(gpu, memoryGB), { compute, group, ...(maxNew ? { maxNewTokens: maxNew } : {}) });
+    const plan = makePlan(facts, nodeAdapterFacts(gpu, memoryGB), { compute, group, ...(maxNew ? { maxNewTokens: maxNew } : {}) });
     let chosen: WeightLayout | string;
     try { chosen = chooseLayout(plan, want); } catch (e) { chosen = (e as Error).message; }
     if (values.json) console.log(JSON.stringify({ ...plan, chosen }, null, 2));

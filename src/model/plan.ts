@@ -14,6 +14,9 @@
 //   and other processes live in the rest) and 0.9 of a GPU's memory (the driver's own share).
 // A layout also fails when one buffer exceeds maxBufferSize or one row exceeds a binding.
 import { Checkpoint } from '../core/checkpoint.js';
+import type { Gpu } from '../core/device.js';
+import type { ModelSource } from '../core/source.js';
+import { adapterClass } from '../ops/policy.js';
 import { BYTES_PER_ELEMENT } from '../core/dtype.js';
 import { ConfigError, InputError, LimitError, WeightError } from '../core/errors.js';
 import { quantBytes } from '../core/quant.js';
@@ -42,6 +45,19 @@ export interface AdapterFacts {
   /** Bytes of memory behind the adapter, when known (RAM on a CPU adapter, or --memory). */
   memoryBytes?: number;
   memorySource: string;
+}
+
+/**
+ * The adapter's facts for the plan. `memory` is what the caller knows of the memory behind the
+ * adapter (a CPU adapter's RAM, a user's --memory); without it the budget is unknown.
+ */
+export function adapterFacts(gpu: Gpu, memory?: { bytes: number; source: string }): AdapterFacts {
+  return {
+    maxBufferSize: gpu.limits.maxBufferSize, maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize, hasF16: gpu.hasF16,
+    cpu: adapterClass(gpu) === 'software',
+    ...(memory ? { memoryBytes: memory.bytes } : {}),
+    memorySource: memory?.source ?? 'unknown (a GPU\'s memory is not visible to WebGPU)',
+  };
 }
 
 /** config.json, vision_tower_config.json and the checkpoint's header entries. */
@@ -83,11 +99,15 @@ export interface Plan {
 
 export interface PlanOptions { compute: ComputeDType; group: number; maxNewTokens?: number }
 
-/** Reads config.json and the headers of `dir` and checks them against each other (typed errors). */
-export async function readCheckpointFacts(dir: string): Promise<CheckpointFacts> {
+/**
+ * Reads config.json and the headers of a checkpoint (a folder path in Node, or a model source: a
+ * URL, files picked in a page) and checks them against each other (typed errors).
+ */
+export async function readCheckpointFacts(from: string | ModelSource): Promise<CheckpointFacts> {
+  const dir = typeof from === 'string' ? from : from.label;
   let ckpt: Checkpoint;
   try {
-    ckpt = await Checkpoint.open(dir);
+    ckpt = typeof from === 'string' ? await Checkpoint.open(from) : await Checkpoint.fromSource(from);
   } catch (e) {
     throw new InputError(`${dir} is not a checkpoint folder: ${(e as Error).message}`, { cause: e });
   }
@@ -97,7 +117,7 @@ export async function readCheckpointFacts(dir: string): Promise<CheckpointFacts>
     const shapes = new Map([...tensors].map(([n, t]) => [n, t.shape]));
     let config: LlavaStConfig;
     try {
-      config = await loadConfig(dir, packerEmbedDimOf(shapes));
+      config = await loadConfig(from, packerEmbedDimOf(shapes));
     } catch (e) {
       if (e instanceof ConfigError && /config\.json: cannot read/.test(e.message)) throw new InputError(`${dir} is not a checkpoint folder: it has safetensors but no readable config.json`);
       throw e;

@@ -14,6 +14,9 @@ import { taskQuestion, TASK_MODALITY, type Task, type TaskRequest } from '../tas
 import type { AnswerTask, Problem } from '../tasks/coordinates.js';
 import { drawAnswer, showMedia, type Shown } from './view.js';
 import { policyFor } from '../ops/policy.js';
+import { adapterFacts, chooseLayout, makePlan, readCheckpointFacts } from '../model/plan.js';
+import { DEFAULT_GROUP_SIZE } from '../core/quant.js';
+import { WEIGHT_FORMATS, type WeightFormat, type WeightLayout } from '../nn/weight_format.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const STRICT: ReadonlySet<string> = new Set<AnswerTask>(['tvg', 'stvg', 'svg', 'rec', 'elc']);
@@ -95,6 +98,28 @@ function modelChoice(): { key: string; open: () => ModelSource } {
   return { key: 'served', open: () => new HttpSource('model/', location.href) };
 }
 
+/**
+ * The weight format to load with, from the memory plan (model/plan.ts: headers only, no weight
+ * bytes), so a checkpoint too big for this adapter fails here with the reason, before a download.
+ * `?weights=f32|f16|q8|q4` asks for one. WebGPU does not show a GPU's memory: the page takes
+ * navigator.deviceMemory (the RAM, which browsers round down and cap at 8 GiB: a lower bound that is
+ * right for software and integrated adapters), and `?memory=GB` states a discrete GPU's.
+ */
+async function planLayout(g: Gpu, source: ModelSource): Promise<WeightLayout> {
+  const params = new URLSearchParams(location.search);
+  const want = params.get('weights') ?? 'auto';
+  if (want !== 'auto' && !(WEIGHT_FORMATS as readonly string[]).includes(want)) {
+    throw new LlavaStError('E_INPUT', `?weights=${want}: expected auto, ${WEIGHT_FORMATS.join(', ')}`);
+  }
+  const memoryGB = params.get('memory') !== null ? Number(params.get('memory')) : undefined;
+  if (memoryGB !== undefined && !(memoryGB > 0)) throw new LlavaStError('E_INPUT', `?memory=${params.get('memory')}: expected a positive number of GiB`);
+  const deviceGB = (navigator as { deviceMemory?: number }).deviceMemory;
+  const facts = adapterFacts(g, memoryGB !== undefined ? { bytes: memoryGB * 2 ** 30, source: '?memory=' }
+    : deviceGB ? { bytes: deviceGB * 2 ** 30, source: 'navigator.deviceMemory (pass ?memory=GB for a GPU\'s own)' } : undefined);
+  const plan = makePlan(await readCheckpointFacts(source), facts, { compute: policyFor(g).dtype, group: DEFAULT_GROUP_SIZE });
+  return chooseLayout(plan, want as WeightFormat | 'auto');
+}
+
 async function ensureModel(g: Gpu): Promise<Loaded> {
   const choice = modelChoice();
   if (model?.key === choice.key) return model;
@@ -109,10 +134,12 @@ async function ensureModel(g: Gpu): Promise<Loaded> {
       if (await source.size('config.json') === undefined) {
         throw new LlavaStError('E_MODEL', `${source.where('config.json')} does not exist: this is not a LLaVA-ST checkpoint folder (config.json, *.safetensors, tokenizer files)`);
       }
-      const assistant = await Assistant.load(g, source, { dtype: policyFor(g).dtype, onProgress: () => progress(`loading weights (${++n} tensors)…`) });
+      const layout = await planLayout(g, source);
+      const assistant = await Assistant.load(g, source, { dtype: layout.compute, weights: { format: layout.format, group: layout.group }, onProgress: () => progress(`loading weights (${++n} tensors)…`) });
       const bytes = [...assistant.model.weights.checkpoint.entries.values()].reduce((n, e) => n + e.byteLength, 0);
       const s = (performance.now() - t0) / 1000;
-      $('model-status').textContent = `${source.label}: ${(bytes / 1e6).toFixed(1)} MB of weights in ${s.toFixed(1)} s (${(bytes / 1e6 / s).toFixed(0)} MB/s)`;
+      const format = layout.format.startsWith('q') ? `${layout.format} (groups of ${layout.group})` : layout.format;
+      $('model-status').textContent = `${source.label}: ${(bytes / 1e6).toFixed(1)} MB of weights in ${s.toFixed(1)} s (${(bytes / 1e6 / s).toFixed(0)} MB/s), stored ${format}, compute ${layout.compute}`;
       model = { key: choice.key, source, assistant };
       return model;
     } catch (e) {
