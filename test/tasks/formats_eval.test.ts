@@ -18,9 +18,9 @@ test('compareFormats: per-task agreement of answer ids and metric changes agains
   const items = fixedSubset(set.items, 3);
   const keep = new Set(items.map((it) => it.id));
   const f32 = set.reference!.results.filter((r) => keep.has(r.id as string)) as ResultLine[];
-  // One TVG answer loses its span (tIoU 0), one REC answer keeps its text but not its ids.
+  // One TVG answer loses its span (tIoU 0); one REC answer keeps its text and length, one id differs.
   const q8 = f32.map((l) => l.id === 'tvg-001' ? { ...l, answer_text: 'of of of', answer_ids: [1, 1, 1] }
-    : l.id === 'rec-045' ? { ...l, answer_ids: [...(l.answer_ids as number[]), 0] } : l);
+    : l.id === 'rec-045' ? { ...l, answer_ids: (l.answer_ids as number[]).map((v, i) => (i === 0 ? v + 1 : v)) } : l);
   const [base, q] = compareFormats(items, new Map([['f32', f32], ['q8', q8]]));
   assert.deepEqual(base!.agree.all, { same: 12, n: 12 });
   assert.deepEqual([q!.agree.all, q!.agree.tvg, q!.agree.stvg, q!.agree.rec], [{ same: 10, n: 12 }, { same: 2, n: 3 }, { same: 3, n: 3 }, { same: 2, n: 3 }]);
