@@ -11,6 +11,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../core/errors.js';
+import { isQuantized, type WeightFormat } from '../nn/weight_format.js';
 import { EVAL_TASKS, loadEvalSet, type EvalItem, type EvalTask } from '../tasks/eval_set.js';
 import { readResults, type ResultLine } from '../tasks/results.js';
 import { scoreEvalSet } from '../tasks/set_metrics.js';
@@ -63,7 +64,8 @@ export function compareFormats(items: readonly EvalItem[], lines: ReadonlyMap<st
       const same = sameIds(l.answer_ids, baseIds.get(l.id)) ? 1 : 0;
       for (const k of [task, 'all'] as const) { agree[k].n++; agree[k].same += same; }
     }
-    const { summary } = scoreEvalSet(items, ls.map((l) => ({ id: l.id, answer_text: String(l.answer_text ?? '') })));
+    const answered = new Set(ls.map((l) => l.id));
+    const { summary } = scoreEvalSet(items.filter((it) => answered.has(it.id)), ls.map((l) => ({ id: l.id, answer_text: String(l.answer_text ?? '') })));
     const metrics: Record<string, number> = {};
     for (const task of EVAL_TASKS) for (const [key, label] of SHOWN[task]) if (summary[task]) metrics[label] = summary[task]![key]!;
     return { format, agree, metrics };
@@ -93,7 +95,8 @@ export interface FormatsEvalOptions {
   model?: string;
   /** f32 first: it is the baseline. */
   formats: string[];
-  group: number;
+  /** Group sizes: each quantized format is evaluated at each. */
+  groups: number[];
   perTask: number;
   /** Where each format's results file lives (resumed when it exists). */
   dir: string;
@@ -109,17 +112,18 @@ export function benchFormatsEval(o: FormatsEvalOptions, log: (s: string) => void
   mkdirSync(o.dir, { recursive: true });
   const main = join(ROOT, 'dist', 'src', 'cli', 'main.js');
   const lines = new Map<string, ResultLine[]>();
-  for (const f of o.formats) {
-    const out = join(o.dir, `${f}${f.startsWith('q') ? `-g${o.group}` : ''}.jsonl`);
-    log(`--weights ${f}: ${out}${existsSync(out) ? ' (resumed)' : ''}`);
-    const args = [main, 'eval', '--set', o.set, '--ids', ids.join(','), '--weights', f, '--group', String(o.group), '--out', out, '--resume',
+  const runs = o.formats.flatMap((f) => (isQuantized(f as WeightFormat) ? o.groups.map((g) => ({ f, g, label: `${f}, G ${g}`, file: `${f}-g${g}` })) : [{ f, g: o.groups[0]!, label: f, file: f }]));
+  for (const { f, g, label, file } of runs) {
+    const out = join(o.dir, `${file}.jsonl`);
+    log(`--weights ${label}: ${out}${existsSync(out) ? ' (resumed)' : ''}`);
+    const args = [main, 'eval', '--set', o.set, '--ids', ids.join(','), '--weights', f, '--group', String(g), '--out', out, '--resume',
       ...(o.model ? ['--model', o.model] : [])];
     const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    if (r.status !== 0) throw new InputError(`bench formats: eval --weights ${f} failed (exit ${r.status ?? r.signal}); its answers so far are in ${out}`);
+    if (r.status !== 0) throw new InputError(`bench formats: eval --weights ${f} --group ${g} failed (exit ${r.status ?? r.signal}); its answers so far are in ${out}`);
     const keep = new Set(ids);
-    lines.set(f, readResults(out).lines.filter((l) => keep.has(l.id)));
+    lines.set(label, readResults(out).lines.filter((l) => keep.has(l.id)));
   }
   const rows = compareFormats(items, lines);
-  log(`\n${formatRowsTable(rows)}\n\n(groups of ${o.group} for q8/q4; metric changes are against f32)`);
+  log(`\n${formatRowsTable(rows)}\n\n(G: quantization group size; metric changes are against f32)`);
   return rows;
 }

@@ -25,10 +25,11 @@ const HELP = `usage: llava-st bench <suite> [options]
                                 the 7B layout at full size: writes a random bf16 checkpoint (~16 GB,
                                 default /tmp/llava-st-7b-random, deleted after unless --keep), then per
                                 weight format loads it and answers (load GB/s, peak RSS, s/token)
-  formats [--set DIR] [--model DIR] [--weights f32,f16,q8,q4] [--group G] [--per-task N] [--dir D]
-                                answer agreement with f32 and task metrics per weight format on a fixed
-                                subset of an eval set (default: the demo model's, 3 items a task), one
-                                eval process per format, resumed from D (default /tmp/llava-st-formats)
+  formats [--set DIR] [--model DIR] [--weights f32,f16,q8,q4] [--group 32,16] [--per-task N] [--dir D]
+                                answer agreement with f32 and task metrics per weight format (q8/q4 at
+                                each group size) on a fixed subset of an eval set (default: MODEL/eval,
+                                3 items a task); one eval process per format, resumed from D (default
+                                /tmp/llava-st-formats)
 options: --json FILE (write the results as JSON), --max-time S (benny seconds per case, default 1)`;
 
 async function kernelCases(filter?: string): Promise<BenchCase[]> {
@@ -68,7 +69,7 @@ export async function benchMain(argv: string[]): Promise<number> {
     if (!Number.isSafeInteger(perTask) || perTask < 1) throw new InputError(`--per-task ${values['per-task']}: expected a positive integer`);
     const model = values.model ?? (await import('./run.js')).DEFAULT_MODEL;
     save(benchFormatsEval({ set: values.set ?? join(model, 'eval'), model, formats: (values.weights ?? 'f32,f16,q8,q4').split(','),
-      group: parseGroup(values.group), perTask, dir: values.dir ?? '/tmp/llava-st-formats' }));
+      groups: (values.group ?? '32,16').split(',').map(parseGroup), perTask, dir: values.dir ?? '/tmp/llava-st-formats' }));
     return 0;
   }
   if (suite === 'safetensors') {
