@@ -82,8 +82,10 @@ export function formatRowsTable(rows: readonly FormatRow[]): string {
   const body = rows.map((r) => [
     r.format, frac(r.agree.all), ...tasks.map((t) => frac(r.agree[t])),
     ...labels.map((l) => {
-      const v = r.metrics[l]!, d = v - base[l]!;
-      return r === rows[0] ? v.toFixed(3) : `${v.toFixed(3)} (${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(3)})`;
+      const v = r.metrics[l], b = base[l];
+      if (v === undefined) return '–';
+      if (r === rows[0] || b === undefined) return v.toFixed(3);
+      return `${v.toFixed(3)} (${v - b >= 0 ? '+' : '−'}${Math.abs(v - b).toFixed(3)})`;
     }),
   ]);
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
