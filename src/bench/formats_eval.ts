@@ -100,7 +100,7 @@ export interface FormatsEvalOptions {
   /** Group sizes: each quantized format is evaluated at each. */
   groups: number[];
   perTask: number;
-  /** Where each format's results file lives (resumed when it exists). */
+  /** Where each format's results file lives (resumed when it exists: clear it for another model). */
   dir: string;
 }
 
@@ -109,7 +109,7 @@ export function benchFormatsEval(o: FormatsEvalOptions, log: (s: string) => void
   if (o.formats[0] !== 'f32') throw new InputError(`bench formats --weights ${o.formats.join(',')}: f32 must come first (it is the baseline)`);
   const set = loadEvalSet(o.set);
   const items = fixedSubset(set.items, o.perTask);
-  const ids = items.map((it) => it.id);
+  const ids = items.map((it) => it.id), keep = new Set(ids);
   log(`${items.length} items (the first ${o.perTask} of each task of ${o.set}): ${ids.join(', ')}`);
   mkdirSync(o.dir, { recursive: true });
   const main = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -122,7 +122,6 @@ export function benchFormatsEval(o: FormatsEvalOptions, log: (s: string) => void
       ...(o.model ? ['--model', o.model] : [])];
     const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     if (r.status !== 0) throw new InputError(`bench formats: eval --weights ${f} --group ${g} failed (exit ${r.status ?? r.signal}); its answers so far are in ${out}`);
-    const keep = new Set(ids);
     lines.set(label, readResults(out).lines.filter((l) => keep.has(l.id)));
   }
   const rows = compareFormats(items, lines);

@@ -29,7 +29,7 @@ const HELP = `usage: llava-st bench <suite> [options]
                                 answer agreement with f32 and task metrics per weight format (q8/q4 at
                                 each group size) on a fixed subset of an eval set (default: MODEL/eval,
                                 3 items a task); one eval process per format, resumed from D (default
-                                /tmp/llava-st-formats)
+                                /tmp/llava-st-formats; clear it for another model or set)
 options: --json FILE (write the results as JSON), --max-time S (benny seconds per case, default 1)`;
 
 async function kernelCases(filter?: string): Promise<BenchCase[]> {
