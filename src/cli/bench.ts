@@ -10,6 +10,7 @@ import { measureCeilings, formatCeilings } from '../bench/ceilings.js';
 import { runCase, formatResults, type BenchResult } from '../bench/harness.js';
 import type { BenchCase } from '../bench/case.js';
 import { loadPolicy } from '../ops/tune.js';
+import { parseGroup } from './plan.js';
 
 const HELP = `usage: llava-st bench <suite> [options]
   ceilings                      the adapter's own FMA, bandwidth, dispatch and read-back ceilings
@@ -24,6 +25,11 @@ const HELP = `usage: llava-st bench <suite> [options]
                                 the 7B layout at full size: writes a random bf16 checkpoint (~16 GB,
                                 default /tmp/llava-st-7b-random, deleted after unless --keep), then per
                                 weight format loads it and answers (load GB/s, peak RSS, s/token)
+  formats [--set DIR] [--model DIR] [--weights f32,f16,q8,q4] [--group 32,16] [--per-task N] [--dir D]
+                                answer agreement with f32 and task metrics per weight format (q8/q4 at
+                                each group size) on a fixed subset of an eval set (default: MODEL/eval,
+                                3 items a task); one eval process per format, resumed from D (default
+                                /tmp/llava-st-formats; clear it for another model or set)
 options: --json FILE (write the results as JSON), --max-time S (benny seconds per case, default 1)`;
 
 async function kernelCases(filter?: string): Promise<BenchCase[]> {
@@ -40,7 +46,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
     json: { type: 'string' }, filter: { type: 'string' }, 'max-time': { type: 'string' }, 'no-runners-up': { type: 'boolean' },
     gigabytes: { type: 'string' }, 'chunk-mib': { type: 'string' },
-    dir: { type: 'string' }, weights: { type: 'string' }, tokens: { type: 'string' }, image: { type: 'string' }, keep: { type: 'boolean' }, child: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    dir: { type: 'string' }, weights: { type: 'string' }, tokens: { type: 'string' }, image: { type: 'string' }, keep: { type: 'boolean' }, set: { type: 'string' }, model: { type: 'string' }, group: { type: 'string' }, 'per-task': { type: 'string' }, child: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } });
   const suite = positionals[0];
   if (values.help || !suite) { console.log(HELP); return values.help ? 0 : 2; }
@@ -56,6 +62,15 @@ export async function benchMain(argv: string[]): Promise<number> {
     const rows = benchFullsize({ dir, formats: (values.weights ?? 'auto,q4').split(','), tokens, keep: !!values.keep, ...(values.image ? { image: values.image } : {}) });
     save(rows);
     return rows.length > 0 ? 0 : 1;
+  }
+  if (suite === 'formats') {
+    const { benchFormatsEval } = await import('../bench/formats_eval.js');
+    const perTask = Number(values['per-task'] ?? 3);
+    if (!Number.isSafeInteger(perTask) || perTask < 1) throw new InputError(`--per-task ${values['per-task']}: expected a positive integer`);
+    const model = values.model ?? (await import('./run.js')).DEFAULT_MODEL;
+    save(benchFormatsEval({ set: values.set ?? join(model, 'eval'), model, formats: (values.weights ?? 'f32,f16,q8,q4').split(','),
+      groups: (values.group ?? '32,16').split(',').map(parseGroup), perTask, dir: values.dir ?? '/tmp/llava-st-formats' }));
+    return 0;
   }
   if (suite === 'safetensors') {
     const { benchSafetensorsLoad } = await import('../bench/safetensors_load.js');
