@@ -1,0 +1,44 @@
+// Row kernels with LANES invocations a row and WG / LANES rows a workgroup (ops/row_split.ts):
+//   CHUNKED true:  each lane a contiguous chunk of the row (CPU adapters: a thread streams a run);
+//           false: lane l takes units l, l + LANES, ... (GPUs: consecutive lanes, consecutive addresses).
+//   LANES = 1: one invocation a row, no workgroup memory, no barrier.
+// The including kernel declares `override WG`, `override LANES` (powers of two, LANES <= WG <= 256)
+// and `override CHUNKED: bool`, and calls row_reduce from uniform control flow in every invocation
+// (an invocation past the last row gets an empty slice rather than returning).
+
+// The units [start, end) in steps of stride that this invocation covers of its row.
+struct RowSlice { row: u32, start: u32, end: u32, stride: u32 }
+
+fn row_slice(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, rows: u32, units: u32) -> RowSlice {
+  let row = (wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES;
+  let lane = lid % LANES;
+  if (row >= rows) { return RowSlice(row, 0u, 0u, 1u); }
+  if (CHUNKED) {
+    let per = (units + LANES - 1u) / LANES;
+    let start = min(lane * per, units);
+    return RowSlice(row, start, min(start + per, units), 1u);
+  }
+  return RowSlice(row, lane, units, LANES);
+}
+
+var<workgroup> row_part: array<f32, 256>;
+
+// The sum (or, with is_max, the max) of v over the LANES lanes of this invocation's row, in every
+// lane: a tree in workgroup memory, log2(LANES) + 2 barriers.
+fn row_reduce(v: f32, lid: u32, is_max: bool) -> f32 {
+  if (LANES == 1u) { return v; }
+  row_part[lid] = v;
+  workgroupBarrier();
+  let lane = lid % LANES;
+  for (var s = LANES / 2u; s > 0u; s = s / 2u) {
+    if (lane < s) {
+      let a = row_part[lid];
+      let b = row_part[lid + s];
+      row_part[lid] = select(a + b, max(a, b), is_max);
+    }
+    workgroupBarrier();
+  }
+  let total = row_part[lid - lane];
+  workgroupBarrier(); // every lane has read before the next reduction writes
+  return total;
+}
