@@ -13,7 +13,7 @@ import { Assistant, answerRecord, type AnswerResult, type MediaInput } from '../
 import { taskQuestion, TASK_MODALITY, type Task, type TaskRequest } from '../tasks/task_prompts.js';
 import type { AnswerTask, Problem } from '../tasks/coordinates.js';
 import { drawAnswer, showMedia, type Shown } from './view.js';
-import { policyFor } from '../ops/policy.js';
+import { loadPolicy } from '../ops/tune.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const STRICT: ReadonlySet<string> = new Set<AnswerTask>(['tvg', 'stvg', 'svg', 'rec', 'elc']);
@@ -109,7 +109,11 @@ async function ensureModel(g: Gpu): Promise<Loaded> {
       if (await source.size('config.json') === undefined) {
         throw new LlavaStError('E_MODEL', `${source.where('config.json')} does not exist: this is not a LLaVA-ST checkpoint folder (config.json, *.safetensors, tokenizer files)`);
       }
-      const assistant = await Assistant.load(g, source, { dtype: policyFor(g).dtype, onProgress: () => progress(`loading weights (${++n} tensors)…`) });
+      // The kernel policy's measurements, cached in IndexedDB per adapter (tuned on the first visit
+      // only; ?tune=off keeps the adapter class's defaults).
+      const tuneMode = new URLSearchParams(location.search).get('tune') === 'off' ? 'off' : 'auto';
+      const policy = await loadPolicy(g, { mode: tuneMode, log: (s) => progress(`kernels: ${s}`) });
+      const assistant = await Assistant.load(g, source, { dtype: policy.dtype, onProgress: () => progress(`loading weights (${++n} tensors)…`) });
       const bytes = [...assistant.model.weights.checkpoint.entries.values()].reduce((n, e) => n + e.byteLength, 0);
       const s = (performance.now() - t0) / 1000;
       $('model-status').textContent = `${source.label}: ${(bytes / 1e6).toFixed(1)} MB of weights in ${s.toFixed(1)} s (${(bytes / 1e6 / s).toFixed(0)} MB/s)`;

@@ -16,6 +16,8 @@ struct Params { units: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 override WG: u32 = 64u;
 override CHUNK: u32 = 4u;
 
+#include grid
+
 const SQRT_2_OVER_PI = 0.7978845608028654;
 const INV_SQRT2 = 0.7071067811865476;
 
@@ -56,9 +58,8 @@ fn silu(g: {{F}}) -> {{F}} {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let first = ((wid.x + wid.y * nwg.x) * WG + lid) * CHUNK;
+fn main(g: Grid) {
+  let first = flat_id(g) * CHUNK;
   for (var k = 0u; k < CHUNK; k = k + 1u) {
     let j = first + k;
     if (j >= p.units) { return; }

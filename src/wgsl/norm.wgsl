@@ -28,37 +28,35 @@ fn hsum(a: {{VT}}) -> f32 { return {{HSUM}}; }
 fn first(a: {{VT}}) -> f32 { return {{FIRST}}; }
 
 @compute @workgroup_size(WG)
-fn layer(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-         @builtin(local_invocation_index) lid: u32) {
-  let r = row_slice(wid, nwg, lid, p.rows, p.units);
+fn layer(g: Grid) {
+  let r = row_slice(g, p.rows, p.units);
   let b = r.row * p.units;
   var k = 0.0;
   if (r.start < r.end) { k = first(ld(x[b])); } // every lane of a row reads the same k
   var s = {{VT}}(0.0);
   for (var j = r.start; j < r.end; j += r.stride) { s += ld(x[b + j]) - k; }
-  let m = row_reduce(hsum(s), lid, false) / f32(p.cols);
+  let m = row_reduce(hsum(s), g.lid, false) / f32(p.cols);
   var q = {{VT}}(0.0);
   for (var j = r.start; j < r.end; j += r.stride) {
     let d = (ld(x[b + j]) - k) - m;
     q += d * d;
   }
-  let rstd = inverseSqrt(row_reduce(hsum(q), lid, false) / f32(p.cols) + p.eps);
+  let rstd = inverseSqrt(row_reduce(hsum(q), g.lid, false) / f32(p.cols) + p.eps);
   for (var j = r.start; j < r.end; j += r.stride) {
     y[b + j] = st(((ld(x[b + j]) - k) - m) * rstd * ld(w[j]) + ld(bias[j]));
   }
 }
 
 @compute @workgroup_size(WG)
-fn rms(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-       @builtin(local_invocation_index) lid: u32) {
-  let r = row_slice(wid, nwg, lid, p.rows, p.units);
+fn rms(g: Grid) {
+  let r = row_slice(g, p.rows, p.units);
   let b = r.row * p.units;
   var q = {{VT}}(0.0);
   for (var j = r.start; j < r.end; j += r.stride) {
     let v = ld(x[b + j]);
     q += v * v;
   }
-  let inv = inverseSqrt(row_reduce(hsum(q), lid, false) / f32(p.cols) + p.eps);
+  let inv = inverseSqrt(row_reduce(hsum(q), g.lid, false) / f32(p.cols) + p.eps);
   for (var j = r.start; j < r.end; j += r.stride) {
     let n = ld(st(ld(x[b + j]) * inv)); // rounded to the storage type before the weight (Qwen2)
     y[b + j] = st(n * ld(w[j]));

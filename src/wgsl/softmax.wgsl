@@ -27,16 +27,15 @@ fn hmax(a: {{VT}}) -> f32 { return {{HMAX}}; }
 fn hsum(a: {{VT}}) -> f32 { return {{HSUM}}; }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = row_slice(wid, nwg, lid, p.rows, p.nv);
+fn main(g: Grid) {
+  let r = row_slice(g, p.rows, p.nv);
   let b = r.row * p.nv;
   var mv = {{VT}}(-3.4028234663852886e38); // the lowest f32 (an inf constant would not compile)
   if (r.start < r.end) { mv = ld(x[b + r.start]); }
   for (var i = r.start + r.stride; i < r.end; i += r.stride) { mv = max(mv, ld(x[b + i])); }
-  let m = row_reduce(hmax(mv), lid, true);
+  let m = row_reduce(hmax(mv), g.lid, true);
   var lv = {{VT}}(0.0);
   for (var i = r.start; i < r.end; i += r.stride) { lv += exp2((ld(x[b + i]) - m) * LOG2E); }
-  let inv_l = 1.0 / row_reduce(hsum(lv), lid, false);
+  let inv_l = 1.0 / row_reduce(hsum(lv), g.lid, false);
   for (var i = r.start; i < r.end; i += r.stride) { y[b + i] = st(exp2((ld(x[b + i]) - m) * LOG2E) * inv_l); }
 }

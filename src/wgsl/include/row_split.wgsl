@@ -6,12 +6,14 @@
 // and `override CHUNKED: bool`, and calls row_reduce from uniform control flow in every invocation
 // (an invocation past the last row gets an empty slice rather than returning).
 
+#include grid
+
 // The units [start, end) in steps of stride that this invocation covers of its row.
 struct RowSlice { row: u32, start: u32, end: u32, stride: u32 }
 
-fn row_slice(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, rows: u32, units: u32) -> RowSlice {
-  let row = (wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES;
-  let lane = lid % LANES;
+fn row_slice(g: Grid, rows: u32, units: u32) -> RowSlice {
+  let row = flat_wg(g) * (WG / LANES) + g.lid / LANES;
+  let lane = g.lid % LANES;
   if (row >= rows) { return RowSlice(row, 0u, 0u, 1u); }
   if (CHUNKED) {
     let per = (units + LANES - 1u) / LANES;
