@@ -151,9 +151,8 @@ function pointwiseTrial(n: number): Trial<'pointwise'> {
     shape: `${n}`,
     make(gpu, dtype) {
       const [x, tx] = input(gpu, n, 1, [n], dtype);
-      const F = n % 4 === 0 ? 'vec4<f32>' : 'f32';
       return {
-        call: { op: 'gelu_tanh', inputs: [tx], expr: `gelu_tanh(${F}(a[j]))` }, output: (o) => o, fresh: true,
+        call: { op: 'gelu_tanh', inputs: [tx], expr: 'gelu_tanh(va(j))' }, output: (o) => o, fresh: true,
         want: () => geluRef(x, 'tanh', dtype), tol: tolOf(dtype, 1e-6), dispose() { tx.dispose(); },
       };
     },

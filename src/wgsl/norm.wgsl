@@ -1,9 +1,11 @@
 // Row normalizations over the last dimension, statistics in f32.
 //   x [R, C] -> y [R, C]; weight (and bias) [C].
-//   layer: LayerNorm, two passes over the row shifted by its first element k (sum of x − k, then sum
-//          of squared deviations): rows with a large common offset (1e4 + noise) keep the noise's
-//          precision, where E[x²] − E[x]² or even an f32 mean near 1e4 would not.
-//          y = T(((x − k) − m)·rstd·w + b), m = mean(x − k).
+//   layer: LayerNorm in one pass of statistics over the row shifted by its first element k:
+//          d = x − k, m = mean(d), var = mean(d²) − m² (then a pass that writes). Shifting by a value
+//          of the row keeps mean(d²) and m² of the order of the row's own spread, so rows with a
+//          large common offset (1e4 + noise) keep the noise's precision, where E[x²] − E[x]² would
+//          not; one pass of statistics instead of two reads the row twice instead of three times.
+//          y = T((d − m)·rstd·w + b).
 //   rms:   RMSNorm as Qwen2, n = T(x·rsqrt(mean(x²) + eps)), then y = T(n·w) (cast before the weight).
 // Rows split over lanes as row_split says (one invocation a row, contiguous chunks, or coalesced).
 // Defines: ST, VT, LOAD, STORE (vec_io); HSUM: the sum of a VT named a's components; FIRST: its
@@ -34,16 +36,17 @@ fn layer(g: Grid) {
   var k = 0.0;
   if (r.start < r.end) { k = first(ld(x[b])); } // every lane of a row reads the same k
   var s = {{VT}}(0.0);
-  for (var j = r.start; j < r.end; j += r.stride) { s += ld(x[b + j]) - k; }
-  let m = row_reduce(hsum(s), g.lid, false) / f32(p.cols);
   var q = {{VT}}(0.0);
   for (var j = r.start; j < r.end; j += r.stride) {
-    let d = (ld(x[b + j]) - k) - m;
+    let d = ld(x[b + j]) - k;
+    s += d;
     q += d * d;
   }
-  let rstd = inverseSqrt(row_reduce(hsum(q), g.lid, false) / f32(p.cols) + p.eps);
+  let m = row_reduce(hsum(s), g.lid, false) / f32(p.cols);
+  let var_ = max(row_reduce(hsum(q), g.lid, false) / f32(p.cols) - m * m, 0.0);
+  let rstd = inverseSqrt(var_ + p.eps);
   for (var j = r.start; j < r.end; j += r.stride) {
-    y[b + j] = st(((ld(x[b + j]) - k) - m) * rstd * ld(w[j]) + ld(bias[j]));
+    y[b + j] = st((ld(x[b + j]) - k - m) * rstd * ld(w[j]) + ld(bias[j]));
   }
 }
 
