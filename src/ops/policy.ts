@@ -70,7 +70,8 @@ const gemvRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c
 // The candidate table. Names say the shape of the work: reg{TM}x{TN}.k{lanes over K}[v{vector}];
 // rows{TM}x{TN}.v{vector} (lanes over rows, whole K each: ops/matmul_rows); fused.wg{rows a
 // workgroup}[.split{min workgroups}]; small.qr{query rows an invocation} (ops/attention_small);
-// wg{lanes} for the row kernels. A candidate of another kernel family states its params' type.
+// row.wg{rows a workgroup} / chunk.wg{lanes} / coal.wg{lanes} for the row kernels (ops/row_split.ts);
+// wg{lanes}.c{units each} for pointwise. A candidate of another kernel family states its params' type.
 export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
   gemm: [
     // lavapipe: one 8-lane workgroup = one SIMD vector; loads are scalarized, so TM·TN FMAs per TM+TN loads.
@@ -158,7 +159,7 @@ export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
     gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
-    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr4' }, norm: 'row.wg8', softmax: 'row.wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
+    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr4' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
   integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: 'fused.wg64.split256', norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
   discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: 'fused.wg64.split256', norm: 'coal.wg256', softmax: 'coal.wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
 };

@@ -9,7 +9,8 @@
 //   rms:   RMSNorm as Qwen2, n = T(x·rsqrt(mean(x²) + eps)), then y = T(n·w) (cast before the weight).
 // Rows split over lanes as row_split says (one invocation a row, contiguous chunks, or coalesced).
 // Defines: ST, VT, LOAD, STORE (vec_io); HSUM: the sum of a VT named a's components; FIRST: its
-// first component. Entry points: layer, rms. Overrides: WG, LANES, CHUNKED.
+// first component.
+// Entry points: layer, rms. Overrides: WG, LANES, CHUNKED.
 
 struct Params { rows: u32, units: u32, cols: u32, eps: f32 }
 
@@ -33,8 +34,7 @@ fn first(a: {{VT}}) -> f32 { return {{FIRST}}; }
 fn layer(g: Grid) {
   let r = row_slice(g, p.rows, p.units);
   let b = r.row * p.units;
-  var k = 0.0;
-  if (r.start < r.end) { k = first(ld(x[b])); } // every lane of a row reads the same k
+  let k = first(ld(x[b])); // every lane of a row reads the same k
   var s = {{VT}}(0.0);
   var q = {{VT}}(0.0);
   for (var j = r.start; j < r.end; j += r.stride) {
@@ -46,7 +46,7 @@ fn layer(g: Grid) {
   let var_ = max(row_reduce(hsum(q), g.lid, false) / f32(p.cols) - m * m, 0.0);
   let rstd = inverseSqrt(var_ + p.eps);
   for (var j = r.start; j < r.end; j += r.stride) {
-    y[b + j] = st((ld(x[b + j]) - k - m) * rstd * ld(w[j]) + ld(bias[j]));
+    if (r.valid) { y[b + j] = st((ld(x[b + j]) - k - m) * rstd * ld(w[j]) + ld(bias[j])); }
   }
 }
 
@@ -62,6 +62,6 @@ fn rms(g: Grid) {
   let inv = inverseSqrt(row_reduce(hsum(q), g.lid, false) / f32(p.cols) + p.eps);
   for (var j = r.start; j < r.end; j += r.stride) {
     let n = ld(st(ld(x[b + j]) * inv)); // rounded to the storage type before the weight (Qwen2)
-    y[b + j] = st(n * ld(w[j]));
+    if (r.valid) { y[b + j] = st(n * ld(w[j])); }
   }
 }

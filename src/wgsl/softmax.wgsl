@@ -6,6 +6,7 @@
 // Three passes over the row (max; Σ exp; write); the second and third mostly hit the cache.
 // The max is taken from the data itself (not a sentinel), so rows holding −inf work: exp(−inf) = 0;
 // a lane with an empty slice contributes the lowest f32 to the max and 0 to the sum.
+// The max starts from the lowest f32, not −inf, so a row of −inf only gives NaN (0/0) as exp would.
 // Defines: ST, VT, LOAD, STORE (vec_io), HMAX / HSUM the horizontal max / sum of a VT value named a.
 // Overrides: WG, LANES, CHUNKED.
 
@@ -31,11 +32,12 @@ fn main(g: Grid) {
   let r = row_slice(g, p.rows, p.nv);
   let b = r.row * p.nv;
   var mv = {{VT}}(-3.4028234663852886e38); // the lowest f32 (an inf constant would not compile)
-  if (r.start < r.end) { mv = ld(x[b + r.start]); }
-  for (var i = r.start + r.stride; i < r.end; i += r.stride) { mv = max(mv, ld(x[b + i])); }
+  for (var i = r.start; i < r.end; i += r.stride) { mv = max(mv, ld(x[b + i])); }
   let m = row_reduce(hmax(mv), g.lid, true);
   var lv = {{VT}}(0.0);
   for (var i = r.start; i < r.end; i += r.stride) { lv += exp2((ld(x[b + i]) - m) * LOG2E); }
   let inv_l = 1.0 / row_reduce(hsum(lv), g.lid, false);
-  for (var i = r.start; i < r.end; i += r.stride) { y[b + i] = st(exp2((ld(x[b + i]) - m) * LOG2E) * inv_l); }
+  for (var i = r.start; i < r.end; i += r.stride) {
+    if (r.valid) { y[b + i] = st(exp2((ld(x[b + i]) - m) * LOG2E) * inv_l); }
+  }
 }

@@ -4,23 +4,26 @@
 //   LANES = 1: one invocation a row, no workgroup memory, no barrier.
 // The including kernel declares `override WG`, `override LANES` (powers of two, LANES <= WG <= 256)
 // and `override CHUNKED: bool`, and calls row_reduce from uniform control flow in every invocation
-// (an invocation past the last row gets an empty slice rather than returning).
+// (an invocation past the last row takes part rather than returning).
 
 #include grid
 
-// The units [start, end) in steps of stride that this invocation covers of its row.
-struct RowSlice { row: u32, start: u32, end: u32, stride: u32 }
+// The units [start, end) in steps of stride that this invocation covers of its row. An invocation
+// past the last row reads the last row again and must not write (valid false): its loops keep the
+// same bounds as its neighbours', so a CPU adapter runs them as one vector loop without masks.
+struct RowSlice { row: u32, start: u32, end: u32, stride: u32, valid: bool }
 
 fn row_slice(g: Grid, rows: u32, units: u32) -> RowSlice {
   let row = flat_wg(g) * (WG / LANES) + g.lid / LANES;
   let lane = g.lid % LANES;
-  if (row >= rows) { return RowSlice(row, 0u, 0u, 1u); }
+  let valid = row < rows;
+  let r = min(row, rows - 1u);
   if (CHUNKED) {
     let per = (units + LANES - 1u) / LANES;
     let start = min(lane * per, units);
-    return RowSlice(row, start, min(start + per, units), 1u);
+    return RowSlice(r, start, min(start + per, units), 1u, valid);
   }
-  return RowSlice(row, lane, units, LANES);
+  return RowSlice(r, lane, units, LANES, valid);
 }
 
 var<workgroup> row_part: array<f32, 256>;
