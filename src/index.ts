@@ -12,7 +12,8 @@
  * - **Lower level**: {@link LlavaSt} (`encodeMedia`, `forward`, `generate`), {@link buildPrompt},
  *   the coordinate codec (`encodeSpan`, `decodeAnswer`, `coordTokenId`, ...), tensors and ops.
  *
- * Importing this module registers the project's WGSL kernels ({@link registerKernelSources} adds yours).
+ * Importing this module registers the project's WGSL kernels and snippets ({@link registerKernelSources} and
+ * {@link registerKernelSnippets} add yours).
  * @packageDocumentation
  */
 import './wgsl/index.js';
@@ -23,7 +24,7 @@ export { requestGpu, Gpu, type GpuOptions, type Limits, type Backend, type Adapt
 export { Tensor, numel, type Shape } from './core/tensor.js';
 export { scope, scopeAsync, keep, type Disposable } from './core/registry.js';
 export { type DType, type HostArray, toF16, fromF16 } from './core/dtype.js';
-export { registerKernelSources, kernelSourceNames, type KernelSpec, type BufferBinding } from './core/kernel.js';
+export { registerKernelSources, registerKernelSnippets, kernelSourceNames, type KernelSpec, type BufferBinding } from './core/kernel.js';
 export { add, mul, sub } from './ops/elementwise.js';
 export { linear, SplitWeight, type Weight } from './ops/linear.js';
 export { layerNorm, rmsNorm } from './ops/norm.js';

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestGpu } from '../core/device.js';
+import { loadPolicy } from '../ops/tune.js';
 import { InputError } from '../core/errors.js';
 import { Assistant } from '../tasks/assistant.js';
 import type { AnswerTask } from '../tasks/coordinates.js';
@@ -21,9 +22,10 @@ interface Sample {
   reference_answer_ids?: number[];
 }
 
-const HELP = `usage: llava-st demo [--model DIR] [--all | --sample NAME] [--out-dir DIR] [--dtype f32|f16]
+const HELP = `usage: llava-st demo [--model DIR] [--all | --sample NAME] [--out-dir DIR] [--dtype f32|f16|auto]
   Answers the demo model's sample questions (default: one video STVG and one image REC sample;
-  --all: every sample), compares the answer ids with the reference model's and writes pictures.`;
+  --all: every sample), compares the answer ids with the reference model's and writes pictures.
+  --dtype: f32 (default), f16, or auto (the kernel policy's choice for this adapter, llava-st tune).`;
 
 const DEFAULT_SAMPLES = ['demo2_stvg', 'image1_rec'];
 
@@ -49,11 +51,16 @@ export async function demoMain(argv: string[]): Promise<number> {
   });
   const outDir = values['out-dir'] ?? 'demo-out';
   mkdirSync(outDir, { recursive: true });
-  const dtype = values.dtype === 'f16' ? 'f16' : 'f32';
+  const dtypeArg = values.dtype ?? 'f32';
+  if (dtypeArg !== 'f32' && dtypeArg !== 'f16' && dtypeArg !== 'auto') throw new InputError(`--dtype ${dtypeArg}: expected f32, f16 or auto`);
 
   const gpu = await requestGpu();
   const bar = new Progress('loading weights');
   try {
+    // The kernel policy's cached measurements (tuned once on first use; LLAVA_ST_TUNE=off: defaults).
+    const policy = await loadPolicy(gpu, { log: (s) => console.error(`kernels: ${s}`) });
+    const dtype = dtypeArg === 'auto' ? policy.dtype : dtypeArg;
+    if (dtype === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
     console.log(`model    ${modelDir} (${dtype})\nadapter  ${gpu.adapter.description || gpu.adapter.device}`);
     const assistant = await Assistant.load(gpu, modelDir, { dtype, onProgress: (_s, d, t) => bar.update(d, t) });
     bar.done();

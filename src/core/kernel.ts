@@ -2,6 +2,10 @@
 // e.g. the storage type) and override constants (e.g. workgroup sizes), compiled once and cached
 // per specialization, then dispatched within the device's limits.
 //
+// WGSL has no #include: a line `#include NAME` in a source (or a snippet) is replaced by the
+// registered snippet NAME before the placeholders are filled, so a snippet may use the kernel's
+// placeholders. Each snippet goes in once per kernel (a second #include of it is dropped).
+//
 // The runtime knows no kernel by name: sources are registered from outside. The project's kernels
 // (src/wgsl/*.wgsl, embedded at build time) are registered by src/wgsl/index.ts, which the
 // package's entry points import; a caller adds their own with registerKernelSources().
@@ -12,6 +16,7 @@ import type { Gpu } from './device.js';
 import { DeviceError, LimitError } from './errors.js';
 
 const SOURCES = new Map<string, string>();
+let digest: string | undefined; // kernelLibraryDigest() of what is registered now
 
 /**
  * Makes WGSL sources available to every device's kernel cache, by name. Registering the same
@@ -23,10 +28,50 @@ export function registerKernelSources(sources: Readonly<Record<string, string>>)
     if (had !== undefined && had !== code) throw new DeviceError(`registerKernelSources: a different kernel is already registered as "${name}"`);
   }
   for (const [name, code] of Object.entries(sources)) SOURCES.set(name, code);
+  digest = undefined;
+}
+
+const SNIPPETS = new Map<string, string>();
+
+/** Makes WGSL snippets available to `#include NAME` lines of kernels; same rules as sources. */
+export function registerKernelSnippets(snippets: Readonly<Record<string, string>>): void {
+  for (const [name, code] of Object.entries(snippets)) {
+    if (!/^\w+$/.test(name)) throw new DeviceError(`registerKernelSnippets: "${name}" is not a snippet name (letters, digits, _)`);
+    const had = SNIPPETS.get(name);
+    if (had !== undefined && had !== code) throw new DeviceError(`registerKernelSnippets: a different snippet is already registered as "${name}"`);
+  }
+  for (const [name, code] of Object.entries(snippets)) SNIPPETS.set(name, code);
+  digest = undefined;
 }
 
 /** The names of the registered kernel sources. */
 export const kernelSourceNames = (): string[] => [...SOURCES.keys()];
+
+/** A digest of every registered source and snippet: changes when any kernel text changes (the
+ *  kernel policy's cache key, ops/policy.ts). */
+export function kernelLibraryDigest(): string {
+  const all = () => [...[...SOURCES].map(([k, v]) => `source ${k}\n${v}`), ...[...SNIPPETS].map(([k, v]) => `snippet ${k}\n${v}`)].sort();
+  return (digest ??= fnv1a(all().join('\n')));
+}
+
+export function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+/** Replaces each `#include NAME` line by its snippet (recursively, each snippet once). */
+export function expandIncludes(kernel: string, source: string, seen = new Set<string>()): string {
+  return source.replace(/^[ \t]*#include[ \t]+(\S+)[ \t]*$/gm, (_, name: string) => {
+    const code = SNIPPETS.get(name);
+    if (code === undefined) {
+      throw new DeviceError(`kernel ${kernel}: #include ${name}: no WGSL snippet of that name is registered (registered: ${[...SNIPPETS.keys()].join(', ') || 'none'})`);
+    }
+    if (seen.has(name)) return '';
+    seen.add(name);
+    return expandIncludes(kernel, code, seen);
+  });
+}
 
 export interface KernelSpec {
   /** Registered source name (for the project's kernels: the file name in src/wgsl/ without .wgsl). */
@@ -48,7 +93,7 @@ export interface BufferBinding { buffer: GPUBuffer; offset?: number; size: numbe
 export type Workgroups = number | readonly [number, number?, number?];
 
 export function specialize(spec: KernelSpec, source: string): string {
-  const body = source.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+  const body = expandIncludes(spec.source, source).replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const v = spec.defines?.[key];
     if (v === undefined) throw new DeviceError(`kernel ${spec.source}: no value for the placeholder {{${key}}}`);
     return String(v);

@@ -2,8 +2,10 @@
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
 import { policyFor } from './policy.js';
+import { vecDefines, vecSpec } from './vector.js';
 
-/** One pointwise call: the op's name, its inputs (same shape and dtype) and its WGSL expression. */
+/** One pointwise call: the op's name, its inputs (same shape and dtype) and its WGSL expression
+ *  (f32 math, the inputs read as va(j), vb(j); see activation.wgsl). */
 export interface PointwiseCall { op: string; inputs: Tensor[]; expr: string }
 
 /** `wg` invocations a workgroup, each over `chunk` consecutive units (contiguous runs read fastest
@@ -23,27 +25,25 @@ export function pointwiseUnits({ op, inputs, expr }: PointwiseCall, p: Pointwise
   const { wg: WG, chunk: CHUNK } = p;
   const y = Tensor.empty(gpu, x.shape, x.dtype, op);
   if (x.size === 0) return y;
-  const vec = x.size % 4 === 0;
-  const VT = vec ? `vec4<${x.dtype}>` : x.dtype;
-  const units = vec ? x.size / 4 : x.size;
+  const vs = vecSpec(x.dtype as 'f32' | 'f16', x.size);
+  const { defines, enables } = vecDefines(vs);
   const kernel = gpu.kernels.get({
     source: 'activation',
     defines: {
-      VT, F: vec ? 'vec4<f32>' : 'f32', EXPR: expr, OUT: inputs.length + 1,
-      B_DECL: inputs.length > 1 ? `@group(0) @binding(2) var<storage, read> b: array<${VT}>;` : '',
+      ...defines, EXPR: expr, OUT: inputs.length + 1,
+      B_DECL: inputs.length > 1 ? `@group(0) @binding(2) var<storage, read> b: array<${vs.ST}>;\nfn vb(j: u32) -> ${vs.VT} { return ld(b[j]); }` : '',
     },
-    constants: { WG, CHUNK }, ...(x.dtype === 'f16' ? { enables: ['f16'] } : {}),
+    constants: { WG, CHUNK }, ...(enables ? { enables } : {}),
     ...(p.variant ? { label: `activation ${p.variant}` } : {}),
   });
-  kernel.dispatch([...inputs.map((t) => t.binding()), y.binding()], Math.ceil(units / (WG * CHUNK)), new Uint32Array([units, 0, 0, 0]));
+  kernel.dispatch([...inputs.map((t) => t.binding()), y.binding()], Math.ceil(vs.NV / (WG * CHUNK)), new Uint32Array([vs.NV, 0, 0, 0]));
   return y;
 }
 
 /** GELU: 'tanh' approximation (SigLIP MLP) or exact 'erf' form (projector, packer MLPs). */
 export function gelu(x: Tensor, form: 'tanh' | 'erf'): Tensor {
-  const F = x.size % 4 === 0 ? 'vec4<f32>' : 'f32';
   if (form !== 'tanh' && form !== 'erf') throw new ShapeError(`gelu: form must be 'tanh' or 'erf', got ${String(form)}`);
-  return run(`gelu_${form}`, [x], `gelu_${form}(${F}(a[j]))`);
+  return run(`gelu_${form}`, [x], `gelu_${form}(va(j))`);
 }
 
 /** SwiGLU's gate: silu(gate) ⊙ up (arXiv 2002.05202). gate, up [..., I] -> [..., I]
@@ -53,7 +53,5 @@ export function siluMul(gate: Tensor, up: Tensor): Tensor {
     throw new ShapeError(`siluMul: gate ${gate.name} ${shapeStr(gate.shape)} and up ${up.name} ${shapeStr(up.shape)} differ`);
   }
   if (up.dtype !== gate.dtype) throw new DTypeError(`siluMul: up ${up.name} is ${up.dtype} but gate ${gate.name} is ${gate.dtype}`);
-  const vec = gate.size % 4 === 0;
-  const F = vec ? 'vec4<f32>' : 'f32', VT = vec ? `vec4<${gate.dtype}>` : gate.dtype;
-  return run('siluMul', [gate, up], `${F}(${VT}(silu(${F}(a[j])))) * ${F}(b[j])`);
+  return run('siluMul', [gate, up], 'ld(st(silu(va(j)))) * vb(j)');
 }

@@ -1,15 +1,17 @@
 // LayerNorm (affine; eps 1e-6 SigLIP, 1e-5 packer) and RMSNorm (Qwen2) over the last dimension,
-// statistics in f32 whatever the storage type; see norm.wgsl.
+// statistics in f32 whatever the storage type; see norm.wgsl (f16 rows read as packed u32 pairs).
 // x [..., C], weight [C], bias [C] -> [..., C]
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
 import { policyFor } from './policy.js';
+import { rowSplitConstants, rowSplitWorkgroups, type RowSplit } from './row_split.js';
+import { vecDefines, vecReduceDefines, vecSpec } from './vector.js';
 
 /** One row-normalization call, checked. */
 export interface NormCall { op: 'layerNorm' | 'rmsNorm'; x: Tensor; weight: Tensor; bias: Tensor | undefined; eps: number }
 
-/** One workgroup a row, `wg` lanes over it (the policy picks wg per device, ops/policy.ts). */
-export interface NormParams { wg: number; variant?: string }
+/** How rows spread over invocations (the policy picks it per device and row width, ops/policy.ts). */
+export interface NormParams extends RowSplit { variant?: string }
 
 function norm(op: 'layerNorm' | 'rmsNorm', x: Tensor, weight: Tensor, bias: Tensor | undefined, eps: number): Tensor {
   const C = x.shape[x.rank - 1];
@@ -29,19 +31,19 @@ export function normRows({ op, x, weight, bias, eps }: NormCall, p: NormParams):
   const gpu = x.gpu;
   const y = Tensor.empty(gpu, x.shape, x.dtype, op);
   if (x.size === 0) return y;
-  const vec = C % 4 === 0;
-  const VT = vec ? `vec4<${x.dtype}>` : x.dtype;
+  const vs = vecSpec(x.dtype as 'f32' | 'f16', C);
   const rows = x.size / C;
+  const { defines, enables } = vecDefines(vs);
+  const entry = op === 'layerNorm' ? 'layer' : 'rms';
   const kernel = gpu.kernels.get({
-    source: 'norm', entryPoint: op === 'layerNorm' ? 'layer' : 'rms',
-    defines: { VT, F: vec ? 'vec4<f32>' : 'f32', HSUM: vec ? 'v.x + v.y + v.z + v.w' : 'v', FIRST: vec ? 'f32(x[base].x)' : 'f32(x[base])' },
-    constants: { WG: p.wg }, ...(x.dtype === 'f16' ? { enables: ['f16'] } : {}),
-    ...(p.variant ? { label: `norm.${op === 'layerNorm' ? 'layer' : 'rms'} ${p.variant}` } : {}),
+    source: 'norm', entryPoint: entry, defines: { ...defines, ...vecReduceDefines(vs) },
+    constants: rowSplitConstants(p), ...(enables ? { enables } : {}),
+    ...(p.variant ? { label: `norm.${entry} ${p.variant}` } : {}),
   });
   const params = new ArrayBuffer(16);
-  new Uint32Array(params, 0, 3).set([rows, vec ? C / 4 : C, C]);
+  new Uint32Array(params, 0, 3).set([rows, vs.NV, C]);
   new Float32Array(params, 12, 1)[0] = eps;
-  kernel.dispatch([x.binding(), weight.binding(), y.binding(), ...(bias ? [bias.binding()] : [])], rows, new Uint8Array(params));
+  kernel.dispatch([x.binding(), weight.binding(), y.binding(), ...(bias ? [bias.binding()] : [])], rowSplitWorkgroups(rows, p), new Uint8Array(params));
   return y;
 }
 

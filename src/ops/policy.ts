@@ -14,13 +14,14 @@
 import type { Gpu } from '../core/device.js';
 import { InputError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { WGSL_SOURCES } from '../wgsl/sources.generated.js';
+import { fnv1a, kernelLibraryDigest } from '../core/kernel.js';
 import { recordReg, type RegConfig, type RegPart } from './matmul.js';
 import { recordRows, type RowsParams } from './matmul_rows.js';
 import { attentionSmall, type SmallAttentionParams } from './attention_small.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
 import { normRows, type NormCall, type NormParams } from './norm.js';
 import { softmaxRows, type SoftmaxParams } from './softmax.js';
+import { ROW_SPLITS } from './row_split.js';
 import { pointwiseUnits, type PointwiseCall, type PointwiseParams } from './activation.js';
 
 /** linear() takes the GEMV path up to this many rows (all rows in one workgroup tile). */
@@ -69,7 +70,8 @@ const gemvRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c
 // The candidate table. Names say the shape of the work: reg{TM}x{TN}.k{lanes over K}[v{vector}];
 // rows{TM}x{TN}.v{vector} (lanes over rows, whole K each: ops/matmul_rows); fused.wg{rows a
 // workgroup}[.split{min workgroups}]; small.qr{query rows an invocation} (ops/attention_small);
-// wg{lanes} for the row kernels. A candidate of another kernel family states its params' type.
+// row.wg{rows a workgroup} / chunk.wg{lanes} / coal.wg{lanes} for the row kernels (ops/row_split.ts);
+// wg{lanes}.c{units each} for pointwise. A candidate of another kernel family states its params' type.
 export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
   gemm: [
     // lavapipe: one 8-lane workgroup = one SIMD vector; loads are scalarized, so TM·TN FMAs per TM+TN loads.
@@ -97,17 +99,10 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     // Head dims <= 32 in registers, 4 query rows per loaded K/V row; keys are not split (prefill only).
     { name: 'small.qr4', params: { qr: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
   ],
-  norm: [
-    // lavapipe: 16 lanes a row measured ~4× faster than 64 on 729×1152 (fewer idle lanes, cheaper barriers).
-    { name: 'wg16', params: { wg: 16 }, run: normRows },
-    { name: 'wg64', params: { wg: 64 }, run: normRows },
-    { name: 'wg256', params: { wg: 256 }, run: normRows },
-  ],
-  softmax: [
-    { name: 'wg64', params: { wg: 64 }, run: (c, p) => softmaxRows(c.x, p) },
-    { name: 'wg16', params: { wg: 16 }, run: (c, p) => softmaxRows(c.x, p) },
-    { name: 'wg256', params: { wg: 256 }, run: (c, p) => softmaxRows(c.x, p) },
-  ],
+  // Row kernels: one invocation a row (row.*), contiguous chunks (chunk.*) or coalesced lanes with
+  // tree reductions (coal.*), ops/row_split.ts.
+  norm: ROW_SPLITS.map((s) => ({ ...s, run: normRows })),
+  softmax: ROW_SPLITS.map((s) => ({ ...s, run: (c: { x: Tensor }, p: SoftmaxParams) => softmaxRows(c.x, p) })),
   pointwise: [
     { name: 'wg64.c4', params: { wg: 64, chunk: 4 }, run: pointwiseUnits },
     { name: 'wg64.c16', params: { wg: 64, chunk: 16 }, run: pointwiseUnits },
@@ -164,9 +159,9 @@ export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
     gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
-    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr4' }, norm: 'wg16', softmax: 'wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
-  integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: 'fused.wg64.split256', norm: 'wg64', softmax: 'wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
-  discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: 'fused.wg64.split256', norm: 'wg256', softmax: 'wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr4' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
+  integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: 'fused.wg64.split256', norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+  discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: 'fused.wg64.split256', norm: 'coal.wg256', softmax: 'coal.wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
 };
 
 /** One measured winner, as cached. */
@@ -187,21 +182,12 @@ export interface TunedTable {
 
 export interface PolicyKey { adapter: string; driver: string; backend: string; library: string }
 
-function fnv1a(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, '0');
-}
-
-let libraryVersion: string | undefined;
-/** Changes whenever a kernel source or the candidate table changes: cached winners then no longer apply. */
+/** Changes whenever a registered kernel source or snippet (core/kernel.ts) or the candidate table
+ *  changes: cached winners then no longer apply. Computed from what is registered now, so a
+ *  caller's own registerKernelSources() counts too. */
 export function policyLibraryVersion(): string {
-  if (libraryVersion === undefined) {
-    const sources = Object.keys(WGSL_SOURCES).sort().map((k) => `${k}\n${WGSL_SOURCES[k]}`).join('\n');
-    const table = OP_NAMES.map((op) => `${op}:${(CANDIDATES[op] as readonly Candidate<OpName>[]).map((c) => `${c.name}=${JSON.stringify(c.params)}`).join(';')}`).join('|');
-    libraryVersion = `${fnv1a(sources)}-${fnv1a(table)}`;
-  }
-  return libraryVersion;
+  const table = OP_NAMES.map((op) => `${op}:${(CANDIDATES[op] as readonly Candidate<OpName>[]).map((c) => `${c.name}=${JSON.stringify(c.params)}`).join(';')}`).join('|');
+  return `${kernelLibraryDigest()}-${fnv1a(table)}`;
 }
 
 /** Adapter + driver + library version: what a cached measurement is valid for. */

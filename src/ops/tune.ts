@@ -3,11 +3,11 @@
 // checks the output against ops/reference (a candidate that disagrees is never timed), times the
 // rest with GPU timestamps (median of 3 after a warm-up) and keeps the fastest. It also measures
 // the f32 and f16 FMA rates that decide `--dtype auto`. The result is cached per adapter + driver +
-// library version (ops/policy_store.ts); loadPolicy() reads the cache or tunes on first use.
+// library version (ops/policy_store.ts); loadPolicy() reads the cache, or tunes on first use only:
+// once a table is cached, running a model measures nothing.
 //
 // The cost is bounded: a time budget (default 30 s) after which the remaining classes keep the
-// adapter class's defaults until a later run completes the table; on an idle lavapipe the whole
-// table takes ~10–20 s.
+// adapter class's defaults until `llava-st tune`; on an idle lavapipe the whole table takes ~10–20 s.
 import type { Gpu } from '../core/device.js';
 import { fromF16, toF16 } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
@@ -151,9 +151,8 @@ function pointwiseTrial(n: number): Trial<'pointwise'> {
     shape: `${n}`,
     make(gpu, dtype) {
       const [x, tx] = input(gpu, n, 1, [n], dtype);
-      const F = n % 4 === 0 ? 'vec4<f32>' : 'f32';
       return {
-        call: { op: 'gelu_tanh', inputs: [tx], expr: `gelu_tanh(${F}(a[j]))` }, output: (o) => o, fresh: true,
+        call: { op: 'gelu_tanh', inputs: [tx], expr: 'gelu_tanh(va(j))' }, output: (o) => o, fresh: true,
         want: () => geluRef(x, 'tanh', dtype), tol: tolOf(dtype, 1e-6), dispose() { tx.dispose(); },
       };
     },
@@ -224,8 +223,8 @@ export interface TuneOptions {
   budgetMs?: number;
   /** Only these ops (default: all). */
   ops?: readonly OpName[];
-  /** A table to complete: its FMA rates and winners are kept, only missing classes are measured. */
-  existing?: TunedTable;
+  /** Winners to keep as they are (the classes of ops not tuned this time). */
+  keep?: Record<string, Measured>;
 }
 
 /** Measures the FMA rates (dtype) and every op's shape classes; returns the table to cache. */
@@ -235,27 +234,24 @@ export async function tune(gpu: Gpu, opts: TuneOptions = {}): Promise<TunedTable
   const t0 = performance.now();
   const timer = new GpuTimer(gpu);
   try {
-    let fma = opts.existing?.fma;
-    if (!fma) {
-      // ~30 ms a dispatch on lavapipe: enough to be stable for a decision, cheap enough for a first run.
-      const size = { invocations: 32 * 1024, wg: 64, reps: 3 };
-      fma = { f32: await fmaRate(gpu, timer, 'f32', { ...size, iters: 512 }), f16: gpu.hasF16 ? await fmaRate(gpu, timer, 'f16', { ...size, iters: 128 }) : null };
-    }
+    // ~30 ms a dispatch on lavapipe: enough to be stable for a decision, cheap enough for a first run.
+    const size = { invocations: 32 * 1024, wg: 64, reps: 3 };
+    const fma = { f32: await fmaRate(gpu, timer, 'f32', { ...size, iters: 512 }), f16: gpu.hasF16 ? await fmaRate(gpu, timer, 'f16', { ...size, iters: 128 }) : null };
     const { f32, f16 } = fma;
     // f16 only when it beats f32 by a clear margin (on lavapipe it is ~5× slower; on most GPUs ~2× faster).
     const dtype: F = f16 !== null && f16 > 1.25 * f32 ? 'f16' : 'f32';
     log(`fma f32 ${f32.toFixed(1)} GFLOP/s, f16 ${f16 === null ? 'n/a' : `${f16.toFixed(1)} GFLOP/s`}: compute dtype ${dtype}`);
-    const winners: Record<string, Measured> = { ...opts.existing?.winners };
+    const winners: Record<string, Measured> = { ...opts.keep };
     for (const op of opts.ops ?? OP_NAMES) {
       for (const cls of SHAPE_CLASSES[op]) {
         if (winners[`${op}:${cls}`]) continue;
-        if (performance.now() - t0 > budget) { log(`${op}:${cls} not tuned yet (budget of ${(budget / 1000).toFixed(0)} s spent): default until the next run`); continue; }
+        if (performance.now() - t0 > budget) { log(`${op}:${cls} not tuned (budget of ${(budget / 1000).toFixed(0)} s spent): default until \`llava-st tune\``); continue; }
         const m = await measureClass(gpu, timer, op, cls, dtype);
         winners[`${op}:${cls}`] = m;
         log(formatMeasured(`${op}:${cls}`, m));
       }
     }
-    const tuneMs = (opts.existing?.tuneMs ?? 0) + performance.now() - t0;
+    const tuneMs = performance.now() - t0;
     return { schema: 1, key: policyKey(gpu), created: new Date().toISOString(), tuneMs, fma, dtype, winners };
   } finally {
     timer.destroy();
@@ -293,7 +289,10 @@ function parseTable(text: string | undefined, id: string, log: (s: string) => vo
 
 /**
  * Loads this device's measured kernel choices into its policy: from the cache, or by tuning once
- * (first use) and caching the result. Returns the policy; without a call, ops use the defaults.
+ * (first use, no cache yet) and caching the result. Once a table is cached nothing is measured
+ * again here, even where the table is incomplete (a first run cut short by its budget): its missing
+ * classes keep the defaults until `llava-st tune` (mode force) measures them. Returns the policy;
+ * without a call, ops use the defaults.
  */
 export async function loadPolicy(gpu: Gpu, opts: LoadOptions = {}): Promise<Policy> {
   const policy = policyFor(gpu);
@@ -302,19 +301,19 @@ export async function loadPolicy(gpu: Gpu, opts: LoadOptions = {}): Promise<Poli
   const log = opts.log ?? (() => {});
   const store = opts.store ?? await defaultStore();
   const id = `policy-${policyKeyId(policyKey(gpu))}`;
-  let table = mode === 'force' ? undefined : parseTable(await store.load(id), id, log);
-  // A table cut short by its time budget is completed, a budget at a time, by the next runs.
-  if (!table || !isComplete(table, opts.ops)) {
-    log(`${table ? 'completing' : 'tuning'} the kernel table of this adapter (once; cached in ${store.where(id)})`);
+  const cached = parseTable(await store.load(id), id, log);
+  let table = mode === 'force' ? undefined : cached;
+  if (!table) {
+    log(`tuning the kernel table of this adapter (${mode === 'force' ? 'forced' : 'once'}; cached in ${store.where(id)})`);
     const t0 = performance.now();
-    table = await tune(gpu, { ...opts, ...(table ? { existing: table } : {}) });
+    // Tuning some ops again keeps the cached winners of the others.
+    const keep = mode === 'force' && cached && opts.ops ? Object.fromEntries(Object.entries(cached.winners).filter(([k]) => !opts.ops!.includes(k.split(':')[0] as OpName))) : undefined;
+    table = await tune(gpu, { ...opts, ...(keep ? { keep } : {}) });
     await store.save(id, JSON.stringify(table, null, 1) + '\n');
-    log(`tuned in ${((performance.now() - t0) / 1000).toFixed(1)} s${isComplete(table, opts.ops) ? '' : ' (not all shape classes yet)'}`);
+    log(`tuned in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
+  const missing = (opts.ops ?? OP_NAMES).flatMap((op) => SHAPE_CLASSES[op].filter((cls) => !table.winners[`${op}:${cls}`]).map((cls) => `${op}:${cls}`));
+  if (missing.length && mode !== 'force') log(`${missing.length} shape classes not measured yet (${missing.join(', ')}): defaults there until \`llava-st tune\``);
   policy.useTuned(table);
   return policy;
-}
-
-function isComplete(t: TunedTable, ops: readonly OpName[] = OP_NAMES): boolean {
-  return ops.every((op) => SHAPE_CLASSES[op].every((cls) => t.winners[`${op}:${cls}`]));
 }

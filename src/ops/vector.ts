@@ -31,3 +31,11 @@ export function vecDefines(v: VecSpec): { defines: Record<string, string | numbe
   const { enables, ...defines } = v;
   return enables.length ? { defines, enables } : { defines };
 }
+
+/** Horizontal reductions of a vecSpec's VT value named a, as WGSL expressions: HSUM (sum of its
+ *  components), HMAX (their max), FIRST (its first component). */
+export function vecReduceDefines(v: VecSpec): { HSUM: string; HMAX: string; FIRST: string } {
+  const w = v.VT === 'f32' ? 1 : Number(v.VT[3]);
+  const parts = ['x', 'y', 'z', 'w'].slice(0, w).map((c) => (w === 1 ? 'a' : `a.${c}`));
+  return { HSUM: parts.join(' + '), HMAX: parts.reduce((acc, c) => `max(${acc}, ${c})`), FIRST: parts[0]! };
+}

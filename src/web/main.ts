@@ -13,10 +13,10 @@ import { Assistant, answerRecord, type AnswerResult, type MediaInput } from '../
 import { taskQuestion, TASK_MODALITY, type Task, type TaskRequest } from '../tasks/task_prompts.js';
 import type { AnswerTask, Problem } from '../tasks/coordinates.js';
 import { drawAnswer, showMedia, type Shown } from './view.js';
-import { policyFor } from '../ops/policy.js';
+import { loadPolicy } from '../ops/tune.js';
 import { adapterFacts, chooseLayout, makePlan, readCheckpointFacts } from '../model/plan.js';
 import { DEFAULT_GROUP_SIZE } from '../core/quant.js';
-import { WEIGHT_FORMATS, type WeightFormat, type WeightLayout } from '../nn/weight_format.js';
+import { WEIGHT_FORMATS, type ComputeDType, type WeightFormat, type WeightLayout } from '../nn/weight_format.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const STRICT: ReadonlySet<string> = new Set<AnswerTask>(['tvg', 'stvg', 'svg', 'rec', 'elc']);
@@ -105,7 +105,7 @@ function modelChoice(): { key: string; open: () => ModelSource } {
  * navigator.deviceMemory (the RAM, which browsers round down and cap at 8 GiB: a lower bound that is
  * right for software and integrated adapters), and `?memory=GB` states a discrete GPU's.
  */
-async function planLayout(g: Gpu, source: ModelSource): Promise<WeightLayout> {
+async function planLayout(g: Gpu, source: ModelSource, compute: ComputeDType): Promise<WeightLayout> {
   const params = new URLSearchParams(location.search);
   const want = params.get('weights') ?? 'auto';
   if (want !== 'auto' && !(WEIGHT_FORMATS as readonly string[]).includes(want)) {
@@ -116,7 +116,7 @@ async function planLayout(g: Gpu, source: ModelSource): Promise<WeightLayout> {
   const deviceGB = (navigator as { deviceMemory?: number }).deviceMemory;
   const facts = adapterFacts(g, memoryGB !== undefined ? { bytes: memoryGB * 2 ** 30, source: '?memory=' }
     : deviceGB ? { bytes: deviceGB * 2 ** 30, source: 'navigator.deviceMemory (pass ?memory=GB for a GPU\'s own)' } : undefined);
-  const plan = makePlan(await readCheckpointFacts(source), facts, { compute: policyFor(g).dtype, group: DEFAULT_GROUP_SIZE });
+  const plan = makePlan(await readCheckpointFacts(source), facts, { compute, group: DEFAULT_GROUP_SIZE });
   return chooseLayout(plan, want as WeightFormat | 'auto');
 }
 
@@ -134,7 +134,11 @@ async function ensureModel(g: Gpu): Promise<Loaded> {
       if (await source.size('config.json') === undefined) {
         throw new LlavaStError('E_MODEL', `${source.where('config.json')} does not exist: this is not a LLaVA-ST checkpoint folder (config.json, *.safetensors, tokenizer files)`);
       }
-      const layout = await planLayout(g, source);
+      // The kernel policy's measurements, cached in IndexedDB per adapter (tuned on the first visit
+      // only; ?tune=off keeps the adapter class's defaults).
+      const tuneMode = new URLSearchParams(location.search).get('tune') === 'off' ? 'off' : 'auto';
+      const policy = await loadPolicy(g, { mode: tuneMode, log: (s) => progress(`kernels: ${s}`) });
+      const layout = await planLayout(g, source, policy.dtype);
       const assistant = await Assistant.load(g, source, { dtype: layout.compute, weights: { format: layout.format, group: layout.group }, onProgress: () => progress(`loading weights (${++n} tensors)…`) });
       const bytes = [...assistant.model.weights.checkpoint.entries.values()].reduce((n, e) => n + e.byteLength, 0);
       const s = (performance.now() - t0) / 1000;

@@ -30,10 +30,11 @@ struct Params {
 override WG: u32 = 64u;
 override CHUNK: u32 = 16u;
 
+#include grid
+
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let run = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid) {
+  let run = flat_id(g);
   if (run >= p.runs) { return; }
   let o = run / p.runs_per_row;
   let start = (run - o * p.runs_per_row) * CHUNK;

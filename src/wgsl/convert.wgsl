@@ -17,15 +17,16 @@ struct Params { units: u32, count: u32, _pad0: u32, _pad1: u32 }
 override WG: u32 = 64u;
 override CHUNK: u32 = 4u;
 
+#include grid
+
 // bf16 is the top half of an f32: a packed word holds element 2k in its low half, 2k+1 in its high half.
 fn widen_bf16(w: u32) -> vec2<f32> {
   return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u));
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let first = ((wid.x + wid.y * nwg.x) * WG + lid) * CHUNK;
+fn main(g: Grid) {
+  let first = flat_id(g) * CHUNK;
   for (var k = 0u; k < CHUNK; k = k + 1u) {
     let j = first + k;
     if (j >= p.units) { return; }

@@ -13,14 +13,15 @@ struct Params { dst: u32, src: u32, n: u32, words: u32 }
 
 override WG: u32 = 64u;
 
+#include grid
+
 fn src_half(h: u32) -> u32 {
   return (src[h / 2u] >> (16u * (h % 2u))) & 0xffffu;
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid) {
+  let i = flat_id(g);
   if (i >= p.words) { return; }
   let word = p.dst / 2u + i;      // the destination word this invocation owns
   var out = dst[word];

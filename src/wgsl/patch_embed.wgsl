@@ -14,10 +14,11 @@ struct Params { runs: u32, grid: u32, psize: u32, size: u32, base: u32, _pad0: u
 
 override WG: u32 = 64u;
 
+#include grid
+
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid) {
+  let i = flat_id(g);
   if (i >= p.runs) { return; }
   let P = p.psize;
   let G = p.grid;

@@ -17,6 +17,8 @@ struct Params { rows: u32, heads: u32, half: u32, offset: u32, inv_freq: array<v
 
 override WG: u32 = 64u;
 
+#include grid
+
 // π/2 in three parts of 9, 9 and 24 significant bits: k·PIO2_A and k·PIO2_B are exact for k < 2^15,
 // so angles up to ~5e4 reduce with an error near 1e-7 (Cody–Waite). Builtin cos/sin are only
 // specified on [−π, π] (Vulkan: 2^-11 absolute), so they are not trusted with angles of thousands.
@@ -51,9 +53,8 @@ fn round_table(v: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid) {
+  let i = flat_id(g);
   if (i >= p.rows * p.half) { return; }
   let l = i / p.half;
   let j = i % p.half;

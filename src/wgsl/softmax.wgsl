@@ -2,12 +2,13 @@
 // x − max is formed before scaling by log2(e) (for exp2): at |x| ~ 1e4, scaling first would lose
 // ~1e-3 absolute in the exponent.
 //   x [rows, N] -> y [rows, N]
-// One invocation per row, reading its row as contiguous vectors (the fastest read pattern on
-// lavapipe: a contiguous chunk per invocation), no workgroup memory, no barrier. Three passes over
-// the row (max; Σ exp; write), the second and third hit the cache (a row is N·4 bytes per lane).
-// The max is taken from the data itself (not a sentinel), so rows holding −inf work: exp(−inf) = 0.
-// Defines: ST, VT, LOAD, STORE as in attention.wgsl (ops/vector.ts vecSpec), HMAX / HSUM the
-//   horizontal max / sum of a VT value named a. Override: WG.
+// Rows split over lanes as row_split says (one invocation a row, contiguous chunks, or coalesced).
+// Three passes over the row (max; Σ exp; write); the second and third mostly hit the cache.
+// The max is taken from the data itself (not a sentinel), so rows holding −inf work: exp(−inf) = 0;
+// a lane with an empty slice contributes the lowest f32 to the max and 0 to the sum.
+// The max starts from the lowest f32, not −inf, so a row of −inf only gives NaN (0/0) as exp would.
+// Defines: ST, VT, LOAD, STORE (vec_io), HMAX / HSUM the horizontal max / sum of a VT value named a.
+// Overrides: WG, LANES, CHUNKED.
 
 struct Params { rows: u32, nv: u32, _p0: u32, _p1: u32 } // nv = N / width
 
@@ -16,24 +17,27 @@ struct Params { rows: u32, nv: u32, _p0: u32, _p1: u32 } // nv = N / width
 @group(0) @binding(2) var<storage, read_write> y: array<{{ST}}>;
 
 override WG: u32 = 64u;
+override LANES: u32 = 1u;
+override CHUNKED: bool = true;
 const LOG2E: f32 = 1.4426950408889634;
 
-fn ld(a: {{ST}}) -> {{VT}} { return {{LOAD}}; }
-fn st(a: {{VT}}) -> {{ST}} { return {{STORE}}; }
+#include vec_io
+#include row_split
+
 fn hmax(a: {{VT}}) -> f32 { return {{HMAX}}; }
 fn hsum(a: {{VT}}) -> f32 { return {{HSUM}}; }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = (wid.x + wid.y * nwg.x) * WG + lid;
-  if (row >= p.rows) { return; }
-  let b = row * p.nv;
-  var mv = ld(x[b]);
-  for (var i = 1u; i < p.nv; i++) { mv = max(mv, ld(x[b + i])); }
-  let m = hmax(mv);
+fn main(g: Grid) {
+  let r = row_slice(g, p.rows, p.nv);
+  let b = r.row * p.nv;
+  var mv = {{VT}}(-3.4028234663852886e38); // the lowest f32 (an inf constant would not compile)
+  for (var i = r.start; i < r.end; i += r.stride) { mv = max(mv, ld(x[b + i])); }
+  let m = row_reduce(hmax(mv), g.lid, true);
   var lv = {{VT}}(0.0);
-  for (var i = 0u; i < p.nv; i++) { lv += exp2((ld(x[b + i]) - m) * LOG2E); }
-  let inv_l = 1.0 / hsum(lv);
-  for (var i = 0u; i < p.nv; i++) { y[b + i] = st(exp2((ld(x[b + i]) - m) * LOG2E) * inv_l); }
+  for (var i = r.start; i < r.end; i += r.stride) { lv += exp2((ld(x[b + i]) - m) * LOG2E); }
+  let inv_l = 1.0 / row_reduce(hsum(lv), g.lid, false);
+  for (var i = r.start; i < r.end; i += r.stride) {
+    if (r.valid) { y[b + i] = st(exp2((ld(x[b + i]) - m) * LOG2E) * inv_l); }
+  }
 }

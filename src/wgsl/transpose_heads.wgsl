@@ -13,10 +13,11 @@ struct Params { total: u32, H: u32, NV: u32, Ldst: u32, off: u32, _p0: u32, _p1:
 
 override WG: u32 = 256u;
 
+#include grid
+
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(g: Grid) {
+  let i = flat_id(g);
   if (i >= p.total) { return; }
   let e = i % p.NV;
   let lh = i / p.NV; // l·H + h

@@ -6,7 +6,8 @@ import { requestGpu } from '../../src/core/device.js';
 import { DeviceError, LimitError } from '../../src/core/errors.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { add } from '../../src/ops/elementwise.js';
-import { kernelSourceNames, registerKernelSources, specialize } from '../../src/core/kernel.js';
+import { kernelLibraryDigest, kernelSourceNames, registerKernelSnippets, registerKernelSources, specialize } from '../../src/core/kernel.js';
+import { policyLibraryVersion } from '../../src/ops/policy.js';
 
 test('no adapter: the error names the remedy (lavapipe >= 25, XDG_RUNTIME_DIR)', async () => {
   // A backend this Linux build of Dawn does not have: requestAdapter() finds nothing.
@@ -70,4 +71,37 @@ test('kernel sources are registered from outside: a caller\'s own kernel runs; u
   } finally {
     gpu.destroy();
   }
+});
+
+test('#include NAME: a registered snippet is spliced in before the placeholders, once per kernel; an unknown one is a typed error naming both', async () => {
+  registerKernelSnippets({ test_twice: 'fn twice(v: {{T}}) -> {{T}} { return v + v; }', test_uses_twice: '#include test_twice\nfn four(v: {{T}}) -> {{T}} { return twice(twice(v)); }' });
+  const code = specialize({ source: 'k', defines: { T: 'f32' } }, '#include test_uses_twice\n  #include test_twice\nlet x = four(1.0);');
+  assert.equal(code, 'fn twice(v: f32) -> f32 { return v + v; }\nfn four(v: f32) -> f32 { return twice(twice(v)); }\n\nlet x = four(1.0);');
+  assert.throws(() => specialize({ source: 'k_bad' }, '#include no_such_snippet\n'),
+    (e: unknown) => e instanceof DeviceError && /kernel k_bad: #include no_such_snippet: no WGSL snippet/.test(e.message) && /test_twice/.test(e.message));
+  assert.throws(() => registerKernelSnippets({ test_twice: 'changed' }), (e: unknown) => e instanceof DeviceError && /test_twice/.test(e.message));
+  // A kernel that includes a snippet compiles and runs.
+  const gpu = await requestGpu();
+  try {
+    registerKernelSources({ test_four: '@group(0) @binding(1) var<storage, read_write> y: array<f32>;\n#include test_uses_twice\n'
+      + '@compute @workgroup_size(1) fn main(@builtin(workgroup_id) w: vec3<u32>) { y[w.x] = four(f32(w.x)); }\n' });
+    const y = Tensor.zeros(gpu, [3]);
+    gpu.kernels.get({ source: 'test_four', defines: { T: 'f32' } }).dispatch([y.binding()], 3);
+    assert.deepEqual([...await y.toArray()], [0, 4, 8]);
+    y.dispose();
+  } finally {
+    gpu.destroy();
+  }
+});
+
+test('the kernel policy\'s library version hashes the registered kernels and snippets: any new or changed text changes it', () => {
+  const before = policyLibraryVersion();
+  const digest = kernelLibraryDigest();
+  assert.equal(policyLibraryVersion(), before, 'stable while nothing is registered');
+  registerKernelSnippets({ test_version_probe: '// a new snippet' });
+  assert.notEqual(kernelLibraryDigest(), digest);
+  assert.notEqual(policyLibraryVersion(), before);
+  const mid = policyLibraryVersion();
+  registerKernelSources({ test_version_kernel: '// a new kernel' });
+  assert.notEqual(policyLibraryVersion(), mid);
 });

@@ -1,4 +1,4 @@
-// Benchmark cases for the memory-bound kernels (norms, activations, rope, gathers, argmax,
+// Benchmark cases for the memory-bound kernels (norms, softmax, activations, rope, gathers, argmax,
 // conversions) at the model's shapes, f16 where the model runs f16. Each is checked against its
 // reference on the same shape first. bytes = what one run must read and write at least.
 import type { Gpu } from '../../core/device.js';
@@ -19,6 +19,8 @@ import { argmaxRef } from '../../ops/reference/argmax.js';
 import { gatherRef } from '../../ops/reference/gather.js';
 import { toF16BitsRef, bf16ToF32Ref } from '../../ops/reference/convert.js';
 import { rowClass } from '../../ops/policy.js';
+import { softmax } from '../../ops/softmax.js';
+import { softmaxRef } from '../../ops/reference/softmax.js';
 
 type Float = 'f32' | 'f16';
 
@@ -81,6 +83,14 @@ export function cases(): BenchCase[] {
     const inputs = [upload(gpu, x, [2600, 3584], 'f16'), upload(gpu, w, [3584], 'f16')];
     return { inputs, run: () => rmsNorm(inputs[0]!, inputs[1]!, 1e-6), want: () => rmsNormRef(x, 3584, w, 1e-6, 'f16'), tol: F16_TOL };
   }, { op: 'norm', cls: rowClass('norm', 3584) }));
+  // Vocabulary-wide rows (logits); the narrow class is bench/kernels/attention.ts's 16×1024×1024.
+  for (const [R, N] of [[64, 151936]] as const) {
+    out.push(unary('softmax.f16', `${R}×${N}`, 2 * R * N * 2, (gpu) => {
+      const x = values(R * N, 15, 8, 'f16');
+      const inputs = [upload(gpu, x, [R, N], 'f16')];
+      return { inputs, run: () => softmax(inputs[0]!), want: () => fromF16(toF16(softmaxRef(x, R, N))), tol: [2 ** -24, 2 ** -10] };
+    }, { op: 'softmax', cls: rowClass('softmax', N) }));
+  }
   for (const form of ['tanh', 'erf'] as const) {
     out.push(unary(`gelu_${form}.f16`, '729×4304', 2 * 729 * 4304 * 2, (gpu) => {
       const x = values(729 * 4304, 6, 6, 'f16');
