@@ -3,19 +3,19 @@
 //
 // A workgroup of WX·WY invocations owns a BM×BN block of y (BM = WY·TM, BN = WX·TN). It walks K in
 // tiles of BK k-values: all its invocations first copy the x tile (BM×BK) and the w tile (BN×BK)
-// from global memory into workgroup memory (coalesced vector loads along k, every element read
-// once per workgroup), transposing them to k-major; then each invocation runs BK outer-product
-// steps on its TM×TN register tile, reading TM/4 + TN/4 vec4s of workgroup memory per step for
-// TM·TN FMAs. Reuse: each global element feeds BN (x) or BM (w) FMAs instead of 1.
+// from global memory into workgroup memory (consecutive invocations read consecutive vectors along
+// k: coalesced; every element read once per block), each row kept as BK/4 vec4s of k; then each
+// invocation runs BK/4 steps on its TM×TN register tile, reading TM + TN vec4s of workgroup memory
+// per step for 4·TM·TN FMAs (dot products). Reuse: each global element feeds BN (x) or BM (w) FMAs.
 //
-// Register-tile layout: invocation (tx, ty) owns the row quads ty, ty + WY, ... and the column
-// quads tx, tx + WX, ... of the block, so neighbouring invocations read neighbouring vec4s of
-// workgroup memory (no bank conflicts on the 128-bit reads).
+// Register-tile layout: invocation (tx, ty) owns the rows ty, ty + WY, ... and the columns
+// tx, tx + WX, ... of the block, so neighbouring invocations read rows S vec4s apart; the one vec4
+// of padding in S puts them in different banks.
 //
 // Text defines (set by src/ops/matmul_shared.ts):
 //   TM, TN          rows and columns of y per invocation (multiples of 4)
 //   WX, WY          invocations along n and along m (a 1-D workgroup of WX·WY)
-//   BK              k-values per tile (a multiple of V)
+//   BK              k-values per tile (a multiple of 4)
 //   V               k-values per global load (4, 2 or 1)
 //   XS, WS, XV      storage types of x and w, the f32 type one load widens to
 //   LDX, LDW        widening loads x[i] / w[i] -> XV
