@@ -45,7 +45,8 @@ export interface RegConfig {
   tm: number;
   /** Output columns per workgroup. tm·tn <= 144 keeps the tile in registers. */
   tn: number;
-  /** Lanes per workgroup, splitting K. 8 = lavapipe's SIMD width (one workgroup = one vector). */
+  /** Lanes per workgroup, splitting K. 8 = lavapipe's SIMD width (one workgroup = one vector);
+   *  above 8 a power of two (the cross-lane sum halves it). */
   wg: number;
   /** k-values per load: 4, 2 or 1 (must divide K; f16 uses 2 or 4 through packed u32 loads). */
   vec?: number;
@@ -117,12 +118,26 @@ export function linearLoads(gpu: Gpu, x: Tensor, wd: Float, y: Tensor, bias: Ten
   };
 }
 
+/** Workgroup memory of matmul_reg's cross-lane sums: one f32 a lane and output of the tile. */
+export const regBytes = (cfg: RegConfig): number => 4 * cfg.tm * cfg.tn * cfg.wg;
+
+/** Whether this device can run the configuration (limits; wg above 8 a power of two). */
+export function regFits(gpu: Gpu, cfg: RegConfig): boolean {
+  const l = gpu.limits;
+  return (cfg.wg <= 8 || (cfg.wg & (cfg.wg - 1)) === 0) && cfg.wg <= l.maxComputeInvocationsPerWorkgroup
+    && cfg.wg <= l.maxComputeWorkgroupSizeX && regBytes(cfg) <= l.maxComputeWorkgroupStorageSize;
+}
+
 /**
  * Records y[:, part columns] = x·Wpartᵀ (+ bias slice) for each part into an existing y [M, ldy].
  * Shapes and dtypes must have been checked by the caller (matmulReg, gemv, linear).
  */
 export function recordReg(x: Tensor, parts: readonly RegPart[], y: Tensor, bias: Tensor | undefined, cfg: RegConfig): void {
   const gpu: Gpu = x.gpu;
+  if (!regFits(gpu, cfg)) {
+    throw new LimitError(`linear: matmul_reg ${cfg.tm}×${cfg.tn} with ${cfg.wg} lanes needs ${regBytes(cfg)} bytes of workgroup memory and ${cfg.wg} invocations `
+      + `(this device: ${gpu.limits.maxComputeWorkgroupStorageSize} bytes, ${gpu.limits.maxComputeInvocationsPerWorkgroup} invocations)${cfg.wg > 8 && (cfg.wg & (cfg.wg - 1)) ? '; and lanes above 8 must be a power of two' : ''}`);
+  }
   const K = x.shape[x.rank - 1]!;
   const M = x.size / K;
   const ldy = y.shape[y.rank - 1]!;

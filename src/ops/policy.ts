@@ -15,8 +15,9 @@ import type { Gpu } from '../core/device.js';
 import { InputError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { fnv1a, kernelLibraryDigest } from '../core/kernel.js';
-import { recordReg, type RegConfig, type RegPart } from './matmul.js';
+import { recordReg, regFits, type RegConfig, type RegPart } from './matmul.js';
 import { recordRows, type RowsParams } from './matmul_rows.js';
+import { recordShared, sharedFits, type SharedParams } from './matmul_shared.js';
 import { attentionSmall, type SmallAttentionParams } from './attention_small.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
 import { normRows, type NormCall, type NormParams } from './norm.js';
@@ -63,12 +64,20 @@ export const applies = (gpu: Gpu, c: Candidate<OpName, unknown>, cls: string): b
 
 const linearRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c.y, c.bias, p);
 const rowsRun = (c: LinearCall, p: RowsParams): void => recordRows(c.x, c.parts, c.y, c.bias, p);
+const sharedRun = (c: LinearCall, p: SharedParams): void => recordShared(c.x, c.parts, c.y, c.bias, p);
+/** A matmul_shared candidate, runnable where the device's invocation and workgroup-memory limits allow. */
+const shared = (name: string, params: SharedParams): Candidate<'gemm', SharedParams> =>
+  ({ name, params, when: (gpu) => sharedFits(gpu, params), run: sharedRun });
 const smallAttention = (c: ResolvedAttention, p: SmallAttentionParams): Tensor =>
   attentionSmall(c.q, c.k, c.v, { causal: c.causal, kvLength: c.kvLength, qOffset: c.qOffset, scale: c.scale }, p);
 const gemvRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M });
+/** A GEMV candidate (matmul_reg with tm = M), runnable where the limits allow GEMV_MAX_ROWS rows. */
+const gemv = (name: string, params: RegConfig): Candidate<'gemv'> =>
+  ({ name, params, when: (gpu) => regFits(gpu, { ...params, tm: GEMV_MAX_ROWS }), run: gemvRun });
 
 // The candidate table. Names say the shape of the work: reg{TM}x{TN}.k{lanes over K}[v{vector}];
-// rows{TM}x{TN}.v{vector} (lanes over rows, whole K each: ops/matmul_rows); fused.wg{rows a
+// rows{TM}x{TN}.v{vector} (lanes over rows, whole K each: ops/matmul_rows); shared{BM}x{BN}.t{TM}x{TN}
+// (workgroup-memory tiles of BM×BN, TM×TN outputs an invocation: ops/matmul_shared); fused.wg{rows a
 // workgroup}[.split{min workgroups}]; small.qr{query rows an invocation} (ops/attention_small);
 // row.wg{rows a workgroup} / chunk.wg{lanes} / coal.wg{lanes} for the row kernels (ops/row_split.ts);
 // wg{lanes}.c{units each} for pointwise. A candidate of another kernel family states its params' type.
@@ -84,11 +93,20 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     { name: 'reg4x4.k64v4', params: { tm: 4, tn: 4, wg: 64, vec: 4 }, run: linearRun },
     // Small K (the demo model's 32/48): no cross-lane reduction at all; 4-6x reg12x12 there on lavapipe.
     { name: 'rows4x8.v4', params: { tm: 4, tn: 8, wg: 8, vec: 4 }, classes: ['smallK', 'midK'], run: rowsRun } satisfies Candidate<'gemm', RowsParams>,
+    // GPU class: workgroup-memory tiles (each global element read once per block), 2-D register
+    // tiles, 64 or 256 invocations; `when` checks the device's limits (the 128² block needs 20 KiB).
+    shared('shared64x64.t8x8', { tm: 8, tn: 8, wx: 8, wy: 8, bk: 16 }),
+    shared('shared64x64.t4x4', { tm: 4, tn: 4, wx: 16, wy: 16, bk: 16 }),
+    shared('shared128x128.t8x8', { tm: 8, tn: 8, wx: 16, wy: 16, bk: 16 }),
   ],
   gemv: [
-    { name: 'gemv.n8k8v4', params: { tm: 1, tn: 8, wg: 8, vec: 4 }, run: gemvRun },
-    { name: 'gemv.n4k32v4', params: { tm: 1, tn: 4, wg: 32, vec: 4 }, run: gemvRun },
-    { name: 'gemv.n2k64v4', params: { tm: 1, tn: 2, wg: 64, vec: 4 }, run: gemvRun },
+    gemv('gemv.n8k8v4', { tm: 1, tn: 8, wg: 8, vec: 4 }),
+    gemv('gemv.n4k32v4', { tm: 1, tn: 4, wg: 32, vec: 4 }),
+    gemv('gemv.n2k64v4', { tm: 1, tn: 2, wg: 64, vec: 4 }),
+    // Wide (GPUs): 128-256 lanes over K read each weight row in coalesced vec4s; the lanes' sums
+    // are a subgroupAdd, then a parallel halving in workgroup memory (wgsl/matmul_reg.wgsl).
+    gemv('gemv.n4k128v4', { tm: 1, tn: 4, wg: 128, vec: 4 }),
+    gemv('gemv.n2k256v4', { tm: 1, tn: 2, wg: 256, vec: 4 }),
   ],
   attention: [
     // minWorkgroups: split the keys until this many workgroups run (fills the CPU threads / the SMs).
@@ -160,8 +178,8 @@ export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
     gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
     attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr4' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
-  integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: 'fused.wg64.split256', norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
-  discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: 'fused.wg64.split256', norm: 'coal.wg256', softmax: 'coal.wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+  integrated: { gemm: 'shared64x64.t4x4', gemv: 'gemv.n4k128v4', attention: 'fused.wg64.split256', norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+  discrete: { gemm: 'shared64x64.t8x8', gemv: 'gemv.n2k256v4', attention: 'fused.wg64.split256', norm: 'coal.wg256', softmax: 'coal.wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
 };
 
 /** One measured winner, as cached. */

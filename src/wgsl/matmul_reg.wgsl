@@ -11,7 +11,9 @@
 // addresses (coalesced on real GPUs); TM·TN FMAs per TM+TN loads. The i/j loops have constant
 // trip counts and are unrolled by the compiler (the tile lives in registers); keep TM·TN <= ~144,
 // beyond which NIR stops unrolling and the tile falls to scratch memory (4x slower, measured).
-// Used with TM = M (1..8) and TN = 8 as the GEMV for decode.
+// Used with TM = M (1..4) as the GEMV for decode: on lavapipe 8 lanes and TN = 8; on GPUs wide
+// workgroups (64-256 lanes over K, coalesced vec4 loads of the weight rows, a few columns each),
+// whose cross-lane sums are a subgroupAdd and then a parallel halving in workgroup memory.
 //
 // Text defines (set by src/ops/matmul.ts):
 //   TM, TN, WG      tile rows (m), tile columns (n), lanes per workgroup (over k)
@@ -38,6 +40,7 @@ struct Params { M: u32, N: u32, KV: u32, ldy: u32, ycol0: u32, bcol0: u32, _p0: 
 const TM = {{TM}}u;
 const TN = {{TN}}u;
 const WG = {{WG}}u;
+const LEAVES = min(WG, 8u);
 alias XV = {{XV}};
 
 fn ldx(i: u32) -> XV { return {{LDX}}; }
@@ -78,9 +81,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     for (var j = 0u; j < TN; j++) { {{RED}} }
   }
   workgroupBarrier();
+  // Wide workgroups (GPUs; WG a power of two) first halve the slots in parallel down to LEAVES,
+  // one barrier a level; then LEAVES slots are summed serially (all of them when WG <= 8).
+  for (var h = WG / 2u; h >= LEAVES; h /= 2u) {
+    if (lid < h) {
+      for (var o = 0u; o < TM * TN; o++) { red[o * WG + lid] += red[o * WG + lid + h]; }
+    }
+    workgroupBarrier();
+  }
   for (var o = lid; o < TM * TN; o += WG) {
     var s = 0.0;
-    for (var l = 0u; l < WG; l++) { s += red[o * WG + l]; }
+    for (var l = 0u; l < LEAVES; l++) { s += red[o * WG + l]; }
     let m = m0 + o / TN;
     let n = n0 + o % TN;
     if (m < p.M && n < p.N) {

@@ -3,6 +3,8 @@
 // and the dtypes of x, W and bias:
 //   matmulRows  (ops/matmul_rows.ts: lanes over rows, a TM×TN block of y per invocation)
 //   matmulBcast (ops/matmul_bcast.ts: x shared between lanes by subgroupBroadcast; K % 4 = 0)
+//   matmulShared (ops/matmul_shared.ts: workgroup-memory tiles, 2-D register tiles; K tiles of BK
+//                 that K = 67 or 100 leaves partly empty, blocks of 8..128 rows that M, N do not fill)
 // Tolerances as for matmul_reg (test/ops/matmul.test.ts): inputs are rounded to their storage
 // dtype first, so the reference sees what the GPU sees; what is left is f32 accumulation, below
 // 2e-6·K absolute + 1e-5 relative for |x|, |w| <= 1, plus one rounding to half for an f16 y
@@ -14,6 +16,7 @@ import { Tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/registry.js';
 import { matmulRows, type RowsParams } from '../../src/ops/matmul_rows.js';
 import { matmulBcast, type BcastParams } from '../../src/ops/matmul_bcast.js';
+import { matmulShared, type SharedParams } from '../../src/ops/matmul_shared.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
 import { assertClose, randomArray, testGpu, uploadAs } from '../support/gpu.js';
 
@@ -31,9 +34,14 @@ const variants = [
     { tm: 4, tn: 8, wg: 8, vec: 4 }, { tm: 1, tn: 1, wg: 8, vec: 1 }, { tm: 3, tn: 5, wg: 16, vec: 2 }, { tm: 8, tn: 8, wg: 8, vec: 4 }) },
   ...(gpu.hasSubgroups ? [{ name: 'matmulBcast', K: fc.constantFrom(4, 12, 32, 36, 100), op: matmulBcast, params: fc.constantFrom<BcastParams>(
     { tm: 8, tn: 4, wg: 8 }, { tm: 3, tn: 2, wg: 16 }) }] : []),
+  // Small skewed blocks (wx != wy, tm != tn; BK of 4 and 8): the GPU candidates' 64- and 256-lane
+  // blocks compile ~5× slower on lavapipe, so test/ops/policy.test.ts runs those once each.
+  // Each run is likely a new specialization (~1.5 s of lavapipe compile), hence fewer runs.
+  { name: 'matmulShared', K: fc.constantFrom(1, 3, 4, 17, 32, 67, 100), op: matmulShared, runs: 10, params: fc.constantFrom<SharedParams>(
+    { tm: 4, tn: 8, wx: 4, wy: 2, bk: 4 }, { tm: 8, tn: 4, wx: 2, wy: 4, bk: 8 }) },
 ] as const;
 
-for (const { name, K: kArb, op, params } of variants) {
+for (const { name, K: kArb, op, params, ...rest } of variants) {
   test(`${name} matches the reference over odd shapes, tiles and dtypes of x, W and bias`, async () => {
     await fc.assert(fc.asyncProperty(size, size, kArb, params, fc.constantFrom(...dtypes), fc.constantFrom(...dtypes), fc.boolean(), fc.nat(),
       async (M, N, K, prm, xd, wd, withBias, seed) => {
@@ -45,7 +53,7 @@ for (const { name, K: kArb, op, params } of variants) {
         const tol = xd === 'f16' ? { atol: 2e-6 * K + 2e-3, rtol: 1e-3 } : { atol: 2e-6 * K, rtol: 1e-5 };
         assertClose(got, matmulRef(x.exact, w.exact, M, N, K, withBias ? b.exact : undefined), tol,
           `${name} M=${M} N=${N} K=${K} ${JSON.stringify(prm)} x ${xd} W ${wd}`);
-      }), { numRuns: 16 });
+      }), { numRuns: 'runs' in rest ? rest.runs : 16 });
   });
 }
 

@@ -9,6 +9,8 @@ import { linear, uploadWeight, type Weight } from '../../ops/linear.js';
 import { GEMV_MAX_ROWS, gemmClass } from '../../ops/policy.js';
 import { matmulRows, ROWS_DEFAULT } from '../../ops/matmul_rows.js';
 import { matmulBcast, BCAST_DEFAULT } from '../../ops/matmul_bcast.js';
+import { matmulReg } from '../../ops/matmul.js';
+import { matmulShared, SHARED_DEFAULT } from '../../ops/matmul_shared.js';
 
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -17,24 +19,28 @@ function random(n: number, seed: number): Float32Array {
   return out;
 }
 
-type Op = 'linear' | 'tiled' | 'rows' | 'bcast';
+type Op = 'linear' | 'tiled' | 'rows' | 'bcast' | 'shared';
+/** A kernel with explicit parameters, named for the roofline table (x f16: the f16 compute path). */
+interface Fixed { name: string; run: (x: Tensor, w: Tensor) => Tensor; xd?: 'f16'; note?: string }
 
 const NAMES: Record<Op, string> = { linear: 'linear', tiled: `tiled${TILE}`, rows: `rows${ROWS_DEFAULT.tm}x${ROWS_DEFAULT.tn}`,
-  bcast: `bcast${BCAST_DEFAULT.tm}x${BCAST_DEFAULT.tn}` };
+  bcast: `bcast${BCAST_DEFAULT.tm}x${BCAST_DEFAULT.tn}`, shared: `shared${SHARED_DEFAULT.wy * SHARED_DEFAULT.tm}x${SHARED_DEFAULT.wx * SHARED_DEFAULT.tn}` };
 
 /** group: the name's prefix after 'matmul.' (e.g. 'demo.') so that `--filter matmul.demo` runs one comparison. */
-function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16', group = ''): BenchCase {
+function matmulCase(op: Op | Fixed, M: number, K: number, N: number, wd: 'f32' | 'f16', group = ''): BenchCase {
   const gemv = op === 'linear' && M <= GEMV_MAX_ROWS;
+  const fixed = typeof op === 'object' ? op : undefined;
+  const xd = fixed?.xd ?? 'f32';
   return {
     // The linear cases' variant comes from the policy (printed beside each row); the others' from their parameters.
-    name: `${gemv ? 'gemv' : `matmul.${group}${NAMES[op]}`}.w${wd}`,
+    name: `${gemv ? 'gemv' : `matmul.${group}${fixed ? fixed.name : NAMES[op as Op]}`}${xd === 'f16' ? '.xf16' : ''}.w${wd}`,
     ...(op === 'linear' ? { policy: gemv ? { op: 'gemv', cls: 'any' } : { op: 'gemm', cls: gemmClass(K) } } : {}),
-    shape: `${M}×${K}×${N}`,
+    shape: `${M}×${K}×${N}${fixed?.note ? `, ${fixed.note}` : ''}`,
     flops: 2 * M * N * K,
-    bytes: N * K * (wd === 'f32' ? 4 : 2) + 4 * (M * K + M * N),
+    bytes: N * K * (wd === 'f32' ? 4 : 2) + (xd === 'f32' ? 4 : 2) * (M * K + M * N),
     bound: gemv ? 'memory' : 'compute-f32',
     prepare(gpu: Gpu): PreparedCase {
-      const xh = random(M * K, 1);
+      let xh = random(M * K, 1);
       let wh = random(N * K, 2);
       let w: Weight;
       if (wd === 'f16') {
@@ -44,8 +50,15 @@ function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16', 
       } else {
         w = uploadWeight(gpu, wh, [N, K], 'f32', 'w');
       }
-      const x = Tensor.fromArray(gpu, xh, [M, K], 'f32', 'x');
-      const variant = { tiled: matmulTiled, rows: matmulRows, bcast: matmulBcast, linear: undefined }[op];
+      let x: Tensor;
+      if (xd === 'f16') {
+        const bits = toF16(xh);
+        xh = fromF16(bits);
+        x = Tensor.fromArray(gpu, bits, [M, K], 'f16', 'x');
+      } else {
+        x = Tensor.fromArray(gpu, xh, [M, K], 'f32', 'x');
+      }
+      const variant = fixed?.run ?? { tiled: matmulTiled, rows: matmulRows, bcast: matmulBcast, shared: matmulShared, linear: undefined }[op as Op];
       const run = () => (variant ? variant(x, w as Tensor) : linear(x, w));
       return {
         run,
@@ -59,7 +72,8 @@ function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16', 
               let acc = 0;
               for (let k = 0; k < K; k++) acc += xh[m * K + k]! * wh[n * K + k]!;
               const g = got[m * N + n]!;
-              if (!(Math.abs(g - acc) <= 2e-6 * K + 1e-5 * Math.abs(acc))) return `y[${m}, ${n}] = ${g}, want ${acc}`;
+              // An f16 y adds one rounding to half (2^-11 relative).
+              if (!(Math.abs(g - acc) <= 2e-6 * K + (xd === 'f16' ? 1e-3 : 1e-5) * Math.abs(acc))) return `y[${m}, ${n}] = ${g}, want ${acc}`;
             }
           }
           return undefined;
@@ -70,6 +84,24 @@ function matmulCase(op: Op, M: number, K: number, N: number, wd: 'f32' | 'f16', 
   };
 }
 
+const reg = (tm: number, tn: number, vec: number) => (x: Tensor, w: Tensor) => matmulReg(x, w, undefined, { tm, tn, wg: 8, vec });
+const rows = (tm: number, tn: number) => (x: Tensor, w: Tensor) => matmulRows(x, w, undefined, { tm, tn, wg: 8, vec: 4 });
+const bcast = (tm: number, tn: number) => (x: Tensor, w: Tensor) => matmulBcast(x, w, undefined, { tm, tn, wg: 8 });
+// Per lane and step: L per-lane loads (vec4 unless said), B broadcasts, F vec4-FMAs (4 scalar FMAs each), A accumulator floats.
+const ROOFLINE: [Fixed, 'f32' | 'f16'][] = [
+  [{ name: 'reg12x12.k8', run: reg(12, 12, 1), note: 'L 24 scalar, F 36, A 144' }, 'f32'],
+  [{ name: 'reg8x8.k8v4', run: reg(8, 8, 4), note: 'L 16, F 64, A 256' }, 'f32'],
+  [{ name: 'reg8x8.k8v4', run: reg(8, 8, 4), note: 'L 8 + 8 half-width (f16 W), F 64, A 256' }, 'f16'],
+  [{ name: 'reg8x8.k8v4', run: reg(8, 8, 4), xd: 'f16', note: 'L 16 half-width, F 64, A 256' }, 'f16'],
+  [{ name: 'rows4x8.v4', run: rows(4, 8), note: 'L 12, F 32, A 32' }, 'f32'],
+  [{ name: 'rows8x8.v4', run: rows(8, 8), note: 'L 16, F 64, A 64' }, 'f32'],
+  [{ name: 'rows8x8.v4', run: rows(8, 8), xd: 'f16', note: 'L 16 half-width, F 64, A 64' }, 'f16'],
+  [{ name: 'rows8x16.v4', run: rows(8, 16), xd: 'f16', note: 'L 24 half-width, F 128, A 128' }, 'f16'],
+  [{ name: 'rows12x8.v4', run: rows(12, 8), xd: 'f16', note: 'L 20 half-width, F 96, A 96' }, 'f16'],
+  [{ name: 'bcast8x4', run: bcast(8, 4), note: 'per 8 k-vec4: L 8 + 32, B 64, F 256, A 32' }, 'f32'],
+  [{ name: 'bcast16x2', run: bcast(16, 2), note: 'per 8 k-vec4: L 16 + 16, B 128, F 256, A 32' }, 'f32'],
+];
+
 export function cases(): BenchCase[] {
   const out: BenchCase[] = [matmulCase('tiled', 1024, 1024, 1024, 'f32')];
   for (const wd of ['f32', 'f16'] as const) {
@@ -77,8 +109,15 @@ export function cases(): BenchCase[] {
       out.push(matmulCase('linear', M, K, N, wd));
     }
   }
-  // A large GEMM: matmul_reg beside the subgroup-broadcast variant (`--filter matmul.big`).
-  out.push(matmulCase('linear', 1024, 1024, 1024, 'f32', 'big.'), matmulCase('bcast', 1024, 1024, 1024, 'f32', 'big.'));
+  // A large GEMM: matmul_reg beside the subgroup-broadcast and the GPU-class shared-memory variants
+  // (`--filter matmul.big`; on lavapipe matmul_shared's 64 invocations run one after another).
+  out.push(matmulCase('linear', 1024, 1024, 1024, 'f32', 'big.'), matmulCase('bcast', 1024, 1024, 1024, 'f32', 'big.'),
+    matmulCase('shared', 1024, 1024, 1024, 'f32', 'big.'));
+  // The roofline table (`--filter matmul.roof`, beside `--filter loads.`): each tile shape with its
+  // per-lane loads and vec4 FMAs a step (README, "Why the GEMM stops at ...").
+  for (const [M, K, N] of [[1024, 1024, 1024], [729, 1152, 4304]] as const) {
+    for (const [f, wd] of ROOFLINE) out.push(matmulCase(f, M, K, N, wd, 'roof.'));
+  }
   // The demo model's small-K shapes (vision on 100 frames of 729 patches, prefill of 2589 tokens):
   // matmul_reg beside matmul_rows, f32 as the demo runs on lavapipe (`bench kernels --filter matmul.demo`).
   for (const [M, K, N] of [[72900, 32, 32], [72900, 48, 48], [8100, 48, 48], [2589, 48, 128], [2589, 128, 48], [2589, 48, 24]] as const) {
