@@ -18,6 +18,7 @@ import { WGSL_SOURCES } from '../wgsl/sources.generated.js';
 import { recordReg, type RegConfig, type RegPart } from './matmul.js';
 import { recordRows, type RowsParams } from './matmul_rows.js';
 import { attentionSmall, type SmallAttentionParams } from './attention_small.js';
+import { attentionFlash, type FlashAttentionParams } from './attention_flash.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
 import { normRows, type NormCall, type NormParams } from './norm.js';
 import { softmaxRows, type SoftmaxParams } from './softmax.js';
@@ -64,11 +65,14 @@ const linearRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts,
 const rowsRun = (c: LinearCall, p: RowsParams): void => recordRows(c.x, c.parts, c.y, c.bias, p);
 const smallAttention = (c: ResolvedAttention, p: SmallAttentionParams): Tensor =>
   attentionSmall(c.q, c.k, c.v, { causal: c.causal, kvLength: c.kvLength, qOffset: c.qOffset, scale: c.scale }, p);
+const flashAttention = (c: ResolvedAttention, p: FlashAttentionParams): Tensor =>
+  attentionFlash(c.q, c.k, c.v, { causal: c.causal, kvLength: c.kvLength, qOffset: c.qOffset, scale: c.scale }, p);
 const gemvRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M });
 
 // The candidate table. Names say the shape of the work: reg{TM}x{TN}.k{lanes over K}[v{vector}];
 // rows{TM}x{TN}.v{vector} (lanes over rows, whole K each: ops/matmul_rows); fused.wg{rows a
-// workgroup}[.split{min workgroups}]; small.qr{query rows an invocation} (ops/attention_small);
+// workgroup}[.split{min workgroups}]; small.qr{query rows an invocation}k{keys a block} (ops/attention_small);
+// flash.q{pairs a workgroup}t{invocations a pair} (ops/attention_flash);
 // wg{lanes} for the row kernels. A candidate of another kernel family states its params' type.
 export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
   gemm: [
@@ -94,8 +98,13 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     { name: 'fused.wg16.split32', params: { wg: 16, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg32.split8', params: { wg: 32, minWorkgroups: 8, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg64.split256', params: { wg: 64, minWorkgroups: 256, minChunk: 32 }, run: fusedAttention },
-    // Head dims <= 32 in registers, 4 query rows per loaded K/V row; keys are not split (prefill only).
-    { name: 'small.qr4', params: { qr: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    // Head dims <= 32 in registers, QR query rows per loaded K/V vector, KB keys a block; keys are
+    // not split (prefill only). lavapipe: qr8k8 2.5-4x qr4k4 on the demo shapes (bench kernels attention.demo).
+    { name: 'small.qr8k8', params: { qr: 8, kb: 8, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    { name: 'small.qr4k4', params: { qr: 4, kb: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    // GPU-shaped: K/V tiles in workgroup memory shared by a block of pairs (prefill: keys not split).
+    { name: 'flash.q32t4', params: { bq: 32, tpq: 4, bk: 32 }, classes: ['largeD.prefill', 'smallD.prefill'], run: flashAttention } satisfies Candidate<'attention', FlashAttentionParams>,
+    { name: 'flash.q64t1', params: { bq: 64, tpq: 1, bk: 16 }, classes: ['largeD.prefill', 'smallD.prefill'], run: flashAttention } satisfies Candidate<'attention', FlashAttentionParams>,
   ],
   norm: [
     // lavapipe: 16 lanes a row measured ~4× faster than 64 on 729×1152 (fewer idle lanes, cheaper barriers).
@@ -164,9 +173,9 @@ export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
     gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
-    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr4' }, norm: 'wg16', softmax: 'wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
-  integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: 'fused.wg64.split256', norm: 'wg64', softmax: 'wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
-  discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: 'fused.wg64.split256', norm: 'wg256', softmax: 'wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8' }, norm: 'wg16', softmax: 'wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
+  integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'wg64', softmax: 'wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+  discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'wg256', softmax: 'wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
 };
 
 /** One measured winner, as cached. */
