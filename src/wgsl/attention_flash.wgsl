@@ -44,7 +44,7 @@ const NEG: f32 = -1.0e30; // "no score yet": finite, so exp2(NEG - m) is 0 and n
 
 var<workgroup> kt: array<{{VT}}, BK * NV>;      // the tile's keys [BK, NV]
 var<workgroup> vt: array<{{VT}}, BK * NV>;      // and values
-var<workgroup> part: array<f32, WG * BK>;       // partial dots [BQ, TPQ, BK]
+var<workgroup> part: array<f32, BK * WG>;       // partial dots [BK, WG]: lanes write consecutive words (no bank conflicts)
 
 fn dotv(a: {{VT}}, b: {{VT}}) -> f32 { return {{DOT}}; }
 fn ld(a: {{ST}}) -> {{VT}} { return {{LOAD}}; }
@@ -92,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let i = t + u * TPQ;
         if (i < NV) { s += dotv(qr[u], kt[c * NV + i]); }
       }
-      part[lid * BK + c] = s;
+      part[c * WG + lid] = s;
     }
     workgroupBarrier();
     // Every invocation of the pair sums the same partials: identical scores, identical m and l.
@@ -100,7 +100,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var m_new = m;
     for (var c = 0u; c < BK; c++) {
       var s = 0.0;
-      for (var tt = 0u; tt < TPQ; tt++) { s += part[(qi * TPQ + tt) * BK + c]; }
+      for (var tt = 0u; tt < TPQ; tt++) { s += part[c * WG + qi * TPQ + tt]; }
       sc[c] = select(s, NEG, j0 + c >= own_end);
       m_new = max(m_new, sc[c]);
     }
