@@ -92,11 +92,12 @@ test('attentionFlash sizes its tiles to the workgroup memory, and names what doe
   assert.throws(() => flashTileKeys(fake(65536, 64), 72, p), (e: Error) => e.name === 'LimitError' && /32×4 invocations/.test(e.message));
 });
 
-test('attentionSmall refuses head dims over its limit and bad shapes before any GPU work', () => {
+test('attentionSmall and attentionFlash refuse bad shapes and parameters before any GPU work', () => {
   const D = SMALL_MAX_D + 8;
   const q = Tensor.zeros(gpu, [2, 1, D]), kv = Tensor.zeros(gpu, [1, 2, D]), k3 = Tensor.zeros(gpu, [1, 2, 8]);
   assert.throws(() => attentionSmall(q, kv, kv, { causal: false }), (e: Error) => e.name === 'ShapeError' && e.message.includes(`head dim ${D}`));
   assert.throws(() => attentionSmall(q, k3, k3, { causal: false }), (e: Error) => e.name === 'ShapeError' && /attentionSmall: head dims/.test(e.message));
+  assert.throws(() => attentionSmall(q, kv, kv, { causal: false }, { qr: 4, kb: 6, wg: 8 }), (e: Error) => e.name === 'ShapeError' && /keys per block 6/.test(e.message));
   assert.throws(() => attentionFlash(q, k3, k3, { causal: false }, { bq: 4, tpq: 2, bk: 8 }), (e: Error) => e.name === 'ShapeError' && /attentionFlash: head dims/.test(e.message));
   q.dispose(); kv.dispose(); k3.dispose();
 });
