@@ -11,7 +11,7 @@ import { DTypeError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
 import type { Gpu } from '../core/device.js';
 import { vecDefines, vecSpec } from './vector.js';
-import { classify, policyFor } from './policy.js';
+import { CANDIDATES, classify, policyFor } from './policy.js';
 
 export interface AttentionOptions {
   causal: boolean;
@@ -85,8 +85,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const call: ResolvedAttention = { q, k, v, Lq, Hq, Hkv, D, Lmax, kvLength, qOffset, causal: opts.causal, scale, dtype };
   const policy = policyFor(q.gpu);
   if (Object.keys(tuning).length === 0) return policy.run('attention', call);
-  const { candidate } = policy.choose('attention', classify.attention(call));
-  return fusedAttention(call, { ...candidate.params, ...tuning });
+  // Tuning reaches the fused kernel's split paths: from the chosen variant if it is that kernel, else its first.
+  const chosen = policy.choose('attention', classify.attention(call)).candidate;
+  const base = chosen.run === fusedAttention ? chosen : CANDIDATES.attention.find((c) => c.run === fusedAttention)!;
+  return fusedAttention(call, { ...(base.params as AttentionParams), ...tuning });
 }
 
 /** The fused kernel with explicit parameters: one invocation per (query row, head), keys split in

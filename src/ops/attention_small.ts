@@ -3,19 +3,22 @@
 //   q [Lq, Hq, D]; k, v [Hkv, Lmax, D] (KV-cache layout; the first kvLength rows valid) -> [Lq, Hq, D].
 //
 // Shape class: D <= SMALL_MAX_D (the demo model: 16 in the vision tower, 24 in the decoder) and many
-// query rows per KV head (vision, prefill): one invocation takes QR (query row, head) pairs and the
-// keys are not split, so a decode step (one row) leaves the adapter idle: use attention() there.
-// Adapter: core WebGPU; f16 with an odd D needs shader-f16 (as attention()). The head-dim loops are
-// unrolled, so compile time grows with D·QR; built for CPU adapters (lavapipe) where registers
-// beat per-lane scratch memory; on GPUs K/V tiles in workgroup memory should win.
+// query rows per KV head (vision, prefill): one invocation takes QR (query row, head) pairs, KB keys
+// at a time, and the keys are not split, so a decode step (one row) leaves the adapter idle: use
+// attention() there. Adapter: core WebGPU; f16 with an odd D needs shader-f16 (as attention()). The
+// head-dim loops are unrolled, so compile time grows with D·QR·KB; built for CPU adapters (lavapipe)
+// where registers beat per-lane scratch memory; on GPUs ops/attention_flash.ts's tiles should win.
 import { ShapeError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { checkAttention, type AttentionOptions } from './attention.js';
 import { vecDefines, vecSpec } from './vector.js';
 
 export interface SmallAttentionParams {
-  /** (query row, head) pairs per invocation: each key and value row loaded serves QR of them. */
+  /** (query row, head) pairs per invocation: each key and value vector loaded serves QR of them. */
   qr: number;
+  /** Keys per block (a multiple of 4): one online-softmax rescale, and one read and write of each
+   *  accumulator, per KB keys. */
+  kb: number;
   /** Invocations per workgroup. */
   wg: number;
   /** Variant name shown in profiles (set by the policy). */
@@ -23,7 +26,7 @@ export interface SmallAttentionParams {
 }
 
 /** Measured on lavapipe (bench kernels: attention.demo cases). */
-export const SMALL_ATTENTION_DEFAULT: SmallAttentionParams = { qr: 4, wg: 8 };
+export const SMALL_ATTENTION_DEFAULT: SmallAttentionParams = { qr: 8, kb: 8, wg: 8 };
 
 /** Largest head dim this kernel takes (its loops over D are unrolled). */
 export const SMALL_MAX_D = 32;
@@ -32,6 +35,7 @@ const LOG2E = Math.LOG2E;
 
 export function attentionSmall(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, prm: SmallAttentionParams = SMALL_ATTENTION_DEFAULT): Tensor {
   const { Lq, Hq, D, Hkv, Lmax, dtype, kvLength, qOffset, scale } = checkAttention('attentionSmall', q, k, v, opts);
+  if (prm.kb % 4 !== 0 || prm.kb < 4) throw new ShapeError(`attentionSmall: keys per block ${prm.kb} is not a positive multiple of 4`);
   if (D > SMALL_MAX_D) throw new ShapeError(`attentionSmall: head dim ${D} of q ${q.name} is over ${SMALL_MAX_D} (its loops over D are unrolled); use attention()`);
   const gpu = q.gpu;
   const o = Tensor.empty(gpu, [Lq, Hq, D], dtype, 'attentionSmall');
@@ -43,7 +47,7 @@ export function attentionSmall(q: Tensor, k: Tensor, v: Tensor, opts: AttentionO
   new Uint32Array(params).set([rows, G, Hq, Lmax, kvLength, qOffset, opts.causal ? 1 : 0]);
   new Float32Array(params)[7] = scale * LOG2E;
   const spec = vecDefines(vs);
-  gpu.kernels.get({ source: 'attention_small', defines: { ...spec.defines, QR: prm.qr }, constants: { WG: prm.wg }, ...(spec.enables ? { enables: spec.enables } : {}), ...(prm.variant ? { label: `attention_small ${prm.variant}` } : {}) })
+  gpu.kernels.get({ source: 'attention_small', defines: { ...spec.defines, QR: prm.qr, KB: prm.kb }, constants: { WG: prm.wg }, ...(spec.enables ? { enables: spec.enables } : {}), ...(prm.variant ? { label: `attention_small ${prm.variant}` } : {}) })
     .dispatch([q.binding(), k.binding(), v.binding(), o.binding()], [Math.ceil(rows / (prm.wg * prm.qr)), 1, Hkv], new Uint8Array(params));
   return o;
 }

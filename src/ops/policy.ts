@@ -19,6 +19,7 @@ import { recordReg, regFits, type RegConfig, type RegPart } from './matmul.js';
 import { recordRows, type RowsParams } from './matmul_rows.js';
 import { recordShared, sharedFits, type SharedParams } from './matmul_shared.js';
 import { attentionSmall, type SmallAttentionParams } from './attention_small.js';
+import { attentionFlash, type FlashAttentionParams } from './attention_flash.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
 import { normRows, type NormCall, type NormParams } from './norm.js';
 import { softmaxRows, type SoftmaxParams } from './softmax.js';
@@ -70,6 +71,8 @@ const shared = (name: string, params: SharedParams): Candidate<'gemm', SharedPar
   ({ name, params, when: (gpu) => sharedFits(gpu, params), run: sharedRun });
 const smallAttention = (c: ResolvedAttention, p: SmallAttentionParams): Tensor =>
   attentionSmall(c.q, c.k, c.v, { causal: c.causal, kvLength: c.kvLength, qOffset: c.qOffset, scale: c.scale }, p);
+const flashAttention = (c: ResolvedAttention, p: FlashAttentionParams): Tensor =>
+  attentionFlash(c.q, c.k, c.v, { causal: c.causal, kvLength: c.kvLength, qOffset: c.qOffset, scale: c.scale }, p);
 const gemvRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M });
 /** A GEMV candidate (matmul_reg with tm = M), runnable where the limits allow GEMV_MAX_ROWS rows. */
 const gemv = (name: string, params: RegConfig): Candidate<'gemv'> =>
@@ -78,7 +81,8 @@ const gemv = (name: string, params: RegConfig): Candidate<'gemv'> =>
 // The candidate table. Names say the shape of the work: reg{TM}x{TN}.k{lanes over K}[v{vector}];
 // rows{TM}x{TN}.v{vector} (lanes over rows, whole K each: ops/matmul_rows); shared{BM}x{BN}.t{TM}x{TN}
 // (workgroup-memory tiles of BM×BN, TM×TN outputs an invocation: ops/matmul_shared); fused.wg{rows a
-// workgroup}[.split{min workgroups}]; small.qr{query rows an invocation} (ops/attention_small);
+// workgroup}[.split{min workgroups}]; small.qr{query rows an invocation}k{keys a block} (ops/attention_small);
+// flash.q{pairs a workgroup}t{invocations a pair} (ops/attention_flash);
 // row.wg{rows a workgroup} / chunk.wg{lanes} / coal.wg{lanes} for the row kernels (ops/row_split.ts);
 // wg{lanes}.c{units each} for pointwise. A candidate of another kernel family states its params' type.
 export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
@@ -114,8 +118,13 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     { name: 'fused.wg16.split32', params: { wg: 16, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg32.split8', params: { wg: 32, minWorkgroups: 8, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg64.split256', params: { wg: 64, minWorkgroups: 256, minChunk: 32 }, run: fusedAttention },
-    // Head dims <= 32 in registers, 4 query rows per loaded K/V row; keys are not split (prefill only).
-    { name: 'small.qr4', params: { qr: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    // Head dims <= 32 in registers, QR query rows per loaded K/V vector, KB keys a block; keys are
+    // not split (prefill only). lavapipe: qr8k8 2.5-4x qr4k4 on the demo shapes (bench kernels attention.demo).
+    { name: 'small.qr8k8', params: { qr: 8, kb: 8, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    { name: 'small.qr4k4', params: { qr: 4, kb: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    // GPU-shaped: K/V tiles in workgroup memory shared by a block of pairs (prefill: keys not split).
+    { name: 'flash.q32t4', params: { bq: 32, tpq: 4, bk: 32 }, classes: ['largeD.prefill', 'smallD.prefill'], run: flashAttention } satisfies Candidate<'attention', FlashAttentionParams>,
+    { name: 'flash.q64t1', params: { bq: 64, tpq: 1, bk: 16 }, classes: ['largeD.prefill', 'smallD.prefill'], run: flashAttention } satisfies Candidate<'attention', FlashAttentionParams>,
   ],
   // Row kernels: one invocation a row (row.*), contiguous chunks (chunk.*) or coalesced lanes with
   // tree reductions (coal.*), ops/row_split.ts.
@@ -177,9 +186,9 @@ export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
     gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
-    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr4' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
-  integrated: { gemm: 'shared64x64.t4x4', gemv: 'gemv.n4k128v4', attention: 'fused.wg64.split256', norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
-  discrete: { gemm: 'shared64x64.t8x8', gemv: 'gemv.n2k256v4', attention: 'fused.wg64.split256', norm: 'coal.wg256', softmax: 'coal.wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
+  integrated: { gemm: 'shared64x64.t4x4', gemv: 'gemv.n4k128v4', attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+  discrete: { gemm: 'shared64x64.t8x8', gemv: 'gemv.n2k256v4', attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg256', softmax: 'coal.wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
 };
 
 /** One measured winner, as cached. */
