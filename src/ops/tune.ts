@@ -183,20 +183,34 @@ function mismatch(got: ArrayLike<number>, want: Float32Array, tol: { atol: numbe
   return undefined;
 }
 
-/** Checks, then times, every candidate of one op on one trial; the fastest first. */
-export async function measureClass<O extends OpName>(gpu: Gpu, timer: GpuTimer, op: O, cls: string, dtype: F, reps = 3): Promise<Measured> {
+/**
+ * A challenger must beat the adapter class's default by this share to replace it: on a shared,
+ * noisy machine two variants within a few percent swap places from run to run, and a flip costs
+ * more when the trial misjudges the real shapes than it gains when it is right.
+ */
+export const WIN_MARGIN = 0.1;
+
+/** The fastest of `times` (sorted, fastest first), unless it beats the default by less than WIN_MARGIN. */
+export function pickWinner<T extends { variant: string; ms: number }>(times: readonly T[], byDefault: string | undefined): T {
+  const incumbent = times.find((x) => x.variant === byDefault);
+  return incumbent && times[0]!.ms > (1 - WIN_MARGIN) * incumbent.ms ? incumbent : times[0]!;
+}
+
+/**
+ * Checks, then times, every candidate of one op on one trial; the winner first. Timing is in
+ * rounds: every surviving candidate once a round, in turn, so that a change of load on the machine
+ * falls on all of them alike; each candidate's figure is the median of its rounds.
+ */
+export async function measureClass<O extends OpName>(gpu: Gpu, timer: GpuTimer, op: O, cls: string, dtype: F, rounds = 3): Promise<Measured> {
   const trial = TRIALS[op][cls] as Trial<O>;
   const t = trial.make(gpu, dtype);
   try {
     const want = t.want();
-    const times: { variant: string; ms: number }[] = [];
     const failed: string[] = [];
-    // The adapter class's default first: it sets the bar early, and a candidate whose first timed
-    // run is 3× slower than the best so far is not timed again (one bad variant, e.g. 256-lane
-    // norms on lavapipe at ~100× the best, would otherwise dominate the tuning time).
     const byDefault = defaultVariant(policyFor(gpu).adapterClass, op, cls);
-    const candidates = [...(CANDIDATES[op] as readonly Candidate<O>[])].sort((a, b) => Number(b.name === byDefault) - Number(a.name === byDefault));
-    for (const c of candidates) {
+    // Check each candidate and time it once (after a warm-up run: compile, first touch of memory).
+    const screened: { variant: string; work: () => void; first: number; runs: number[] }[] = [];
+    for (const c of CANDIDATES[op] as readonly Candidate<O>[]) {
       if (!applies(gpu, c, cls)) continue;
       const params = { ...c.params, variant: c.name };
       const work = () => { const r = t.output(c.run(t.call, params)); if (t.fresh) r.dispose(); };
@@ -204,13 +218,20 @@ export async function measureClass<O extends OpName>(gpu: Gpu, timer: GpuTimer, 
       const problem = mismatch(await out.toArray(), want, t.tol);
       if (t.fresh) out.dispose();
       if (problem) { failed.push(`${c.name}: ${problem}`); continue; }
-      const once = (await timer.time(work)).ms;
-      const best = times.reduce((m, x) => Math.min(m, x.ms), Infinity);
-      times.push({ variant: c.name, ms: once > 3 * best ? once : await timeMedian(timer, work, reps) });
+      screened.push({ variant: c.name, work, first: (await timer.time(work)).ms, runs: [] });
     }
-    times.sort((a, b) => a.ms - b.ms);
-    if (!times[0]) throw new Error(`tune: no ${op} variant passed its check on ${trial.shape} (${failed.join('; ')})`);
-    return { variant: times[0].variant, ms: times[0].ms, shape: trial.shape, runnersUp: times.slice(1), ...(failed.length ? { failed } : {}) };
+    if (!screened[0]) throw new Error(`tune: no ${op} variant passed its check on ${trial.shape} (${failed.join('; ')})`);
+    // A candidate 3× slower than the best first run is not timed again (one bad variant, e.g.
+    // 256-lane norms on lavapipe at ~100× the best, would otherwise dominate the tuning time).
+    const bestFirst = Math.min(...screened.map((c) => c.first));
+    const contenders = screened.filter((c) => c.first <= 3 * bestFirst || c.variant === byDefault);
+    for (let r = 0; r < rounds; r++) {
+      // The JS thread sleeps through most of a run (core/timer.ts): the expected time is its best so far.
+      for (const c of contenders) c.runs.push((await timer.time(c.work, Math.min(c.first, ...c.runs))).ms);
+    }
+    const times = screened.map((c) => ({ variant: c.variant, ms: c.runs.length ? median(c.runs) : c.first })).sort((a, b) => a.ms - b.ms);
+    const winner = pickWinner(times, byDefault);
+    return { variant: winner.variant, ms: winner.ms, shape: trial.shape, runnersUp: times.filter((x) => x !== winner), ...(failed.length ? { failed } : {}) };
   } finally {
     t.dispose();
   }

@@ -19,7 +19,7 @@ import {
   type TunedTable,
 } from '../../src/ops/policy.js';
 import { fileStore, memoryStore, nodeCacheDir } from '../../src/ops/policy_store.js';
-import { loadPolicy, measureClass } from '../../src/ops/tune.js';
+import { WIN_MARGIN, loadPolicy, measureClass, pickWinner } from '../../src/ops/tune.js';
 import { GpuTimer } from '../../src/core/timer.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
 
@@ -115,11 +115,22 @@ test('measureClass checks every candidate, then orders the passing ones by time'
     const m = await measureClass(gpu, timer, 'softmax', 'narrow', 'f32', 1);
     const all = [m.variant, ...m.runnersUp.map((r) => r.variant)];
     assert.deepEqual([...all].sort(), CANDIDATES.softmax.map((c) => c.name).sort());
-    assert.ok(m.runnersUp.every((r) => r.ms >= m.ms));
+    assert.ok(m.runnersUp.every((r, i) => i === 0 || r.ms >= m.runnersUp[i - 1]!.ms), 'runners-up fastest first');
+    // The winner is the fastest, or the default within WIN_MARGIN of it.
+    const byDefault = defaultVariant(policyFor(gpu).adapterClass, 'softmax', 'narrow');
+    assert.ok(m.runnersUp.every((r) => r.ms >= m.ms) || (m.variant === byDefault && m.runnersUp[0]!.ms > (1 - WIN_MARGIN) * m.ms), JSON.stringify(m));
     assert.equal(m.failed, undefined);
   } finally {
     timer.destroy();
   }
+});
+
+test('a challenger replaces the default only when it is more than WIN_MARGIN faster', () => {
+  const t = (variant: string, ms: number) => ({ variant, ms });
+  assert.equal(pickWinner([t('b', 9.5), t('a', 10)], 'a').variant, 'a', 'within the margin the default stays');
+  assert.equal(pickWinner([t('b', 8.9), t('a', 10)], 'a').variant, 'b', 'past the margin the challenger wins');
+  assert.equal(pickWinner([t('b', 9.5), t('a', 10)], 'c').variant, 'b', 'a default that did not run does not count');
+  assert.equal(pickWinner([t('a', 10), t('b', 12)], 'a').variant, 'a');
 });
 
 test('a candidate that disagrees with the reference is reported and never chosen', async () => {
