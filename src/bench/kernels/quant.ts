@@ -1,14 +1,17 @@
-// Benchmark cases for linear layers over q8/q4 weights (matmul_quant.wgsl), beside matmul.ts's
-// f32/f16 ones on the same shapes: `bench kernels --filter gemv` times f16, q8 and q4 decode GEMVs in
-// one run. Decode is bandwidth: the figure that matters is GB/s of weight traffic (codes + group
-// words), and tokens/s follows from it (bytes of one token's weights / GB/s).
+// Benchmark cases for linear layers over q8/q4 weights, beside matmul.ts's f32/f16 ones on the same
+// shapes: `bench kernels --filter gemv` times f16, q8 and q4 decode GEMVs in one run. Decode is
+// bandwidth: the figure that matters is GB/s of weight traffic (codes + group words), and tokens/s
+// follows from it (bytes of one token's weights / GB/s). `--filter matmul.quant` times the
+// quantized GEMMs (prefill, vision) with every qgemm candidate of the kernel policy as a runner-up,
+// beside the float GEMM on an f32 weight of the same shape (the speed they should reach).
 // check() recomputes a sample of outputs in float64 over the dequantized weight (core/quant's reference).
 import type { Gpu } from '../../core/device.js';
 import { Tensor } from '../../core/tensor.js';
 import { dequantizeGroups, quantBytes, quantizeGroups, type QuantFormat } from '../../core/quant.js';
 import { QuantTensor } from '../../ops/quant_linear.js';
-import { linear, SplitWeight, type WeightPart } from '../../ops/linear.js';
+import { linear, SplitWeight, uploadWeight, type WeightPart } from '../../ops/linear.js';
 import type { BenchCase, PreparedCase } from '../case.js';
+import { GEMV_MAX_ROWS } from '../../ops/policy.js';
 
 const GROUP = 32;
 
@@ -32,10 +35,11 @@ function mismatch(got: Float32Array, xh: Float32Array, wh: Float32Array, M: numb
 }
 
 function quantCase(format: QuantFormat, M: number, K: number, N: number): BenchCase {
-  const gemv = M <= 4;
+  const gemv = M <= GEMV_MAX_ROWS;
   const q = quantBytes(format, N, K, GROUP);
   return {
-    name: `${gemv ? 'gemv' : 'matmul.quant8x8'}.w${format}`,
+    name: `${gemv ? 'gemv' : 'matmul.quant'}.w${format}`,
+    policy: { op: gemv ? 'qgemv' : 'qgemm', cls: format },
     shape: `${M}×${K}×${N}`,
     flops: 2 * M * N * K,
     bytes: q.codes + q.groups + 4 * (M * K + M * N),
@@ -62,10 +66,41 @@ function quantCase(format: QuantFormat, M: number, K: number, N: number): BenchC
   };
 }
 
+/** The float GEMM on an f32 weight of a quantized case's shape: what the quantized one is held to. */
+function floatCase(M: number, K: number, N: number): BenchCase {
+  return {
+    name: 'matmul.quant.float.wf32', shape: `${M}×${K}×${N}`, flops: 2 * M * N * K, bound: 'compute-f32',
+    prepare(gpu: Gpu): PreparedCase {
+      const xh = inputs(M * K, 1), wh = inputs(N * K, 2);
+      const x = Tensor.fromArray(gpu, xh, [M, K], 'f32', 'x'), w = uploadWeight(gpu, wh, [N, K], 'f32', 'w');
+      const run = () => linear(x, w);
+      return {
+        run,
+        async check() {
+          const y = run();
+          const got = (await y.toArray()) as Float32Array;
+          y.dispose();
+          for (const [m, n] of [[0, 0], [M - 1, N - 1], [M >> 1, N >> 1]] as const) {
+            let acc = 0;
+            for (let k = 0; k < K; k++) acc += xh[m * K + k]! * wh[n * K + k]!;
+            if (!(Math.abs(got[m * N + n]! - acc) <= 2e-6 * K + 1e-5 * Math.abs(acc))) return `y[${m}, ${n}] = ${got[m * N + n]}, want ${acc}`;
+          }
+          return undefined;
+        },
+        dispose() { x.dispose(); w.dispose(); },
+      };
+    },
+  };
+}
+
 export function cases(): BenchCase[] {
   const out: BenchCase[] = [];
   for (const format of ['q8', 'q4'] as const) {
-    for (const [M, K, N] of [[1, 3584, 18944], [1, 18944, 3584], [512, 3584, 3584]] as const) out.push(quantCase(format, M, K, N));
+    for (const [M, K, N] of [[1, 3584, 18944], [1, 18944, 3584]] as const) out.push(quantCase(format, M, K, N));
+  }
+  // SigLIP's fc1 over one image's 729 patches; a Qwen2-7B gate/up projection over a 128-token prompt.
+  for (const [M, K, N] of [[729, 1152, 4304], [128, 3584, 18944]] as const) {
+    out.push(floatCase(M, K, N), quantCase('q8', M, K, N), quantCase('q4', M, K, N));
   }
   return out;
 }
