@@ -31,6 +31,14 @@ export class CommandStream {
   private readonly align: number;
   private readonly gpu: Gpu;
   private profiler: Profiler | undefined;
+  private lastLabel = '';
+  private readonly t0 = performance.now();
+  /**
+   * LLAVA_ST_TRACE=1 (Node): one stderr line as each submitted batch completes on the GPU, with
+   * batches of at most 64 dispatches: how far a long run (a full-size prefill takes hours on a
+   * CPU adapter) has got, since the JS thread records the whole prefill long before the GPU ends it.
+   */
+  private readonly trace = typeof process !== 'undefined' && !!process.env?.LLAVA_ST_TRACE;
 
   constructor(gpu: Gpu) {
     this.gpu = gpu;
@@ -38,6 +46,7 @@ export class CommandStream {
     this.ring = gpu.device.createBuffer({
       size: UNIFORM_RING_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform-ring',
     });
+    if (this.trace) this.maxDispatchesPerSubmit = 64;
   }
 
   private ensureEncoder(): GPUCommandEncoder {
@@ -87,6 +96,7 @@ export class CommandStream {
     pass.setPipeline(pipeline);
     bindGroups.forEach((g, i) => pass.setBindGroup(i, g));
     pass.dispatchWorkgroups(x, y, z);
+    this.lastLabel = label;
     if (this.profiler) pass.end();
     this.pending++;
     this.dispatches++;
@@ -126,6 +136,12 @@ export class CommandStream {
     const readProfile = this.profiler?.resolve(this.encoder);
     this.gpu.device.queue.submit([this.encoder.finish()]);
     readProfile?.();
+    if (this.trace) {
+      const upTo = this.dispatches, label = this.lastLabel;
+      void this.gpu.device.queue.onSubmittedWorkDone().then(() => {
+        process.stderr.write(`gpu: ${upTo} of ${this.dispatches} recorded dispatches done at ${((performance.now() - this.t0) / 1000).toFixed(1)} s (last: ${label})\n`);
+      });
+    }
     this.encoder = null;
     this.pending = 0;
     this.epoch++;
