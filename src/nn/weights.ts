@@ -40,6 +40,12 @@ export const UNUSED_BY_DESIGN: readonly RegExp[] = [
 ];
 
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Uploads recorded but not yet done on the GPU, at most: the JS thread reads faster than a CPU
+ * adapter converts and quantizes, and every queued upload holds a host copy of its chunk until
+ * the GPU takes it, so without a bound the queue (and RSS) would grow with the model.
+ */
+const MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
 
 /** One destination of a checkpoint tensor: source elements [start, end) -> target from element 0. */
 interface Destination { target: Tensor | QuantTensor; start: number; end: number }
@@ -73,6 +79,7 @@ export class WeightStore implements WeightSource {
   private readonly owned: (Tensor | QuantTensor)[] = [];
   /** The one host buffer every chunk is read into (and uploaded from): no allocation, no copy a chunk. */
   private staging = new Uint32Array(0);
+  private inFlight = 0;
 
   constructor(readonly gpu: Gpu, readonly checkpoint: Checkpoint, opts: WeightStoreOptions = {}) {
     this.dtype = opts.dtype ?? 'f32';
@@ -242,6 +249,7 @@ export class WeightStore implements WeightSource {
     for await (const { offset, bytes } of this.checkpoint.readChunks(name, new Uint8Array(this.staging.buffer, 0, chunk))) {
       const c0 = offset / srcBytes;
       const c1 = c0 + bytes.byteLength / srcBytes;
+      if ((this.inFlight += bytes.byteLength) > MAX_IN_FLIGHT_BYTES) { this.inFlight = 0; await this.gpu.sync(); }
       if (quant.length > 0) this.quantizeChunk(name, e.dtype, bytes, c0, c1, quant);
       for (const dtype of new Set(plain.map((d) => d.target.dtype))) {
         const mine = plain.filter((d) => d.target.dtype === dtype);
