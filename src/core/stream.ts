@@ -34,11 +34,12 @@ export class CommandStream {
   private lastLabel = '';
   private readonly t0 = performance.now();
   /**
-   * LLAVA_ST_TRACE=1 (Node): one stderr line as each submitted batch completes on the GPU, with
-   * batches of at most 64 dispatches: how far a long run (a full-size prefill takes hours on a
-   * CPU adapter) has got, since the JS thread records the whole prefill long before the GPU ends it.
+   * LLAVA_ST_TRACE=N (Node): one stderr line as each submitted batch completes on the GPU, with
+   * batches of at most N dispatches (1: each kernel's own line): how far a long run (a full-size
+   * prefill takes hours on a CPU adapter) has got, since the JS thread records the whole prefill
+   * long before the GPU ends it.
    */
-  private readonly trace = typeof process !== 'undefined' && !!process.env?.LLAVA_ST_TRACE;
+  private readonly trace = typeof process !== 'undefined' ? Number(process.env?.LLAVA_ST_TRACE ?? 0) : 0;
 
   constructor(gpu: Gpu) {
     this.gpu = gpu;
@@ -46,7 +47,7 @@ export class CommandStream {
     this.ring = gpu.device.createBuffer({
       size: UNIFORM_RING_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform-ring',
     });
-    if (this.trace) this.maxDispatchesPerSubmit = 64;
+    if (this.trace > 0) this.maxDispatchesPerSubmit = Math.floor(this.trace);
   }
 
   private ensureEncoder(): GPUCommandEncoder {
@@ -136,7 +137,7 @@ export class CommandStream {
     const readProfile = this.profiler?.resolve(this.encoder);
     this.gpu.device.queue.submit([this.encoder.finish()]);
     readProfile?.();
-    if (this.trace) {
+    if (this.trace > 0) {
       const upTo = this.dispatches, label = this.lastLabel;
       void this.gpu.device.queue.onSubmittedWorkDone().then(() => {
         process.stderr.write(`gpu: ${upTo} of ${this.dispatches} recorded dispatches done at ${((performance.now() - this.t0) / 1000).toFixed(1)} s (last: ${label})\n`);
