@@ -190,7 +190,7 @@ export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
     gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
     attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr4' }, norm: 'wg16', softmax: 'wg64', pointwise: 'wg64.c4',
-    qgemm: 'deq8x8.k8', qgemv: 'deq.n8k8', dtype: () => 'f32' },
+    qgemm: { '*': 'deq8x8.k8', q4: 'scratch' }, qgemv: 'deq.n8k8', dtype: () => 'f32' },
   integrated: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n4k32v4', attention: 'fused.wg64.split256', norm: 'wg64', softmax: 'wg64', pointwise: 'wg256.c1',
     qgemm: 'scratch', qgemv: 'deq.n4k32', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
   discrete: { gemm: 'reg4x4.k64v4', gemv: 'gemv.n2k64v4', attention: 'fused.wg64.split256', norm: 'wg256', softmax: 'wg256', pointwise: 'wg256.c1',
