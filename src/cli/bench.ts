@@ -102,7 +102,10 @@ export async function benchMain(argv: string[]): Promise<number> {
       const results: BenchResult[] = [];
       for (const c of cases) {
         process.stderr.write(`${c.name} ${c.shape}...\n`);
-        results.push(await runCase(gpu, c, ceilings, { maxTime: Number(values['max-time'] ?? 1), runnersUp: !values['no-runners-up'] }));
+        const r = await runCase(gpu, c, ceilings, { maxTime: Number(values['max-time'] ?? 1), runnersUp: !values['no-runners-up'] });
+        // Each row as it is measured: a long suite on a slow adapter shows its figures before it ends.
+        process.stderr.write(`${formatResults([r]).split('\n')[2]}\n`);
+        results.push(r);
       }
       console.log(formatResults(results));
       save({ adapter: gpu.adapter, ceilings, results });

@@ -43,7 +43,8 @@ const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | 
   --raw-tokens       control tokens typed in --prompt/--query (<|im_end|>, <im_patch>, a second <image>)
                      act as tokens, as in the reference; by default they are read as plain text
 environment: LLAVA_ST_PROFILE=1 prints the GPU time of every kernel at the end (timestamp queries);
-  LLAVA_ST_KERNEL=op=variant,... forces kernel variants; LLAVA_ST_TUNE=off skips the kernel cache and tuning`;
+  LLAVA_ST_KERNEL=op=variant,... forces kernel variants; LLAVA_ST_TUNE=off skips the kernel cache and tuning;
+  LLAVA_ST_TRACE=N prints a line as each batch of N kernels completes (how far a long run has got)`;
 
 const TASKS = Object.keys(TASK_MODALITY) as Task[];
 const STRICT: ReadonlySet<string> = new Set<AnswerTask>(['tvg', 'stvg', 'svg', 'rec', 'elc']);

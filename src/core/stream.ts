@@ -31,6 +31,15 @@ export class CommandStream {
   private readonly align: number;
   private readonly gpu: Gpu;
   private profiler: Profiler | undefined;
+  private lastLabel = '';
+  private readonly t0 = performance.now();
+  /**
+   * LLAVA_ST_TRACE=N (Node): one stderr line as each submitted batch completes on the GPU, with
+   * batches of at most N dispatches (1: each kernel's own line): how far a long run (a full-size
+   * prefill takes hours on a CPU adapter) has got, since the JS thread records the whole prefill
+   * long before the GPU ends it.
+   */
+  private readonly trace = typeof process !== 'undefined' ? Number(process.env?.LLAVA_ST_TRACE ?? 0) : 0;
 
   constructor(gpu: Gpu) {
     this.gpu = gpu;
@@ -38,6 +47,7 @@ export class CommandStream {
     this.ring = gpu.device.createBuffer({
       size: UNIFORM_RING_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform-ring',
     });
+    if (this.trace > 0) this.maxDispatchesPerSubmit = Math.floor(this.trace);
   }
 
   private ensureEncoder(): GPUCommandEncoder {
@@ -87,6 +97,7 @@ export class CommandStream {
     pass.setPipeline(pipeline);
     bindGroups.forEach((g, i) => pass.setBindGroup(i, g));
     pass.dispatchWorkgroups(x, y, z);
+    this.lastLabel = label;
     if (this.profiler) pass.end();
     this.pending++;
     this.dispatches++;
@@ -126,6 +137,12 @@ export class CommandStream {
     const readProfile = this.profiler?.resolve(this.encoder);
     this.gpu.device.queue.submit([this.encoder.finish()]);
     readProfile?.();
+    if (this.trace > 0) {
+      const upTo = this.dispatches, label = this.lastLabel;
+      void this.gpu.device.queue.onSubmittedWorkDone().then(() => {
+        process.stderr.write(`gpu: ${upTo} of ${this.dispatches} recorded dispatches done at ${((performance.now() - this.t0) / 1000).toFixed(1)} s (last: ${label})\n`);
+      });
+    }
     this.encoder = null;
     this.pending = 0;
     this.epoch++;

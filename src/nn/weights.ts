@@ -40,6 +40,12 @@ export const UNUSED_BY_DESIGN: readonly RegExp[] = [
 ];
 
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Uploads recorded but not yet done on the GPU, at most: the JS thread reads faster than a CPU
+ * adapter converts and quantizes, and every queued upload holds a host copy of its chunk until
+ * the GPU takes it, so without a bound the queue (and RSS) would grow with the model.
+ */
+const MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
 
 /** One destination of a checkpoint tensor: source elements [start, end) -> target from element 0. */
 interface Destination { target: Tensor | QuantTensor; start: number; end: number }
@@ -71,6 +77,9 @@ export class WeightStore implements WeightSource {
   private readonly taken = new Set<string>();
   /** Every tensor this store allocated (the model's weights); freed by dispose(). */
   private readonly owned: (Tensor | QuantTensor)[] = [];
+  /** The one host buffer every chunk is read into (and uploaded from): no allocation, no copy a chunk. */
+  private staging = new Uint32Array(0);
+  private inFlight = 0;
 
   constructor(readonly gpu: Gpu, readonly checkpoint: Checkpoint, opts: WeightStoreOptions = {}) {
     this.dtype = opts.dtype ?? 'f32';
@@ -235,9 +244,12 @@ export class WeightStore implements WeightSource {
     // Chunks of whole groups when quantizing (every destination starts on a row, K % group = 0).
     const align = Math.max(1, ...quant.map((d) => d.target.group)) * srcBytes;
     const chunk = Math.max(align, this.chunkBytes - (this.chunkBytes % align));
-    for await (const { offset, bytes } of this.checkpoint.readChunks(name, chunk)) {
+    const words = Math.ceil(chunk / 4);
+    if (this.staging.length < words) this.staging = new Uint32Array(words);
+    for await (const { offset, bytes } of this.checkpoint.readChunks(name, new Uint8Array(this.staging.buffer, 0, chunk))) {
       const c0 = offset / srcBytes;
       const c1 = c0 + bytes.byteLength / srcBytes;
+      if ((this.inFlight += bytes.byteLength) > MAX_IN_FLIGHT_BYTES) { this.inFlight = 0; await this.gpu.sync(); }
       if (quant.length > 0) this.quantizeChunk(name, e.dtype, bytes, c0, c1, quant);
       for (const dtype of new Set(plain.map((d) => d.target.dtype))) {
         const mine = plain.filter((d) => d.target.dtype === dtype);
@@ -264,11 +276,15 @@ export class WeightStore implements WeightSource {
     }
   }
 
+  /** The chunk just read (into staging) as u32 words; a trailing partial word holds stale bytes, never read. */
+  private wordsOf(bytes: Uint8Array): Uint32Array {
+    return this.staging.subarray(0, Math.ceil(bytes.byteLength / 4));
+  }
+
   /** Source elements [c0, c1) uploaded as raw words and quantized on the GPU into each overlapping QuantTensor. */
   private quantizeChunk(name: string, src: string, bytes: Uint8Array, c0: number, c1: number, dests: (Destination & { target: QuantTensor })[]): void {
     scope(() => {
-      const words = new Uint32Array(Math.ceil(bytes.byteLength / 4));
-      new Uint8Array(words.buffer).set(bytes);
+      const words = this.wordsOf(bytes);
       const raw = Tensor.fromArray(this.gpu, words, [words.length], 'u32', `${name}:raw`);
       for (const d of dests) {
         const a = Math.max(c0, d.start), b = Math.min(c1, d.end);
@@ -280,8 +296,7 @@ export class WeightStore implements WeightSource {
   /** A chunk of n source elements -> a flat [n] tensor in `dtype`. */
   private convertChunk(name: string, src: string, bytes: Uint8Array, n: number, dtype: ComputeDType): Tensor {
     if (src === 'BF16') {
-      const words = new Uint32Array(Math.ceil(bytes.byteLength / 4));
-      new Uint8Array(words.buffer).set(bytes);
+      const words = this.wordsOf(bytes);
       const raw = Tensor.fromArray(this.gpu, words, [words.length], 'u32', `${name}:bf16`);
       return dtype === 'f32' ? bf16ToF32(raw, [n]) : bf16ToF16(raw, [n]);
     }

@@ -9,7 +9,7 @@ import { DTypeError, LimitError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
 import { checkLinear, type RegPart } from './matmul.js';
 import { GEMV_MAX_ROWS, policyFor } from './policy.js';
-import { QuantTensor, recordQuant, type QuantPart } from './quant_linear.js';
+import { QuantTensor, type QuantPart } from './quant_linear.js';
 
 /** One row chunk of a weight: plain (f32/f16) or quantized (q8/q4, ops/quant_linear). */
 export type WeightPart = Tensor | QuantTensor;
@@ -94,7 +94,8 @@ export function linear(x: Tensor, w: Weight, bias?: Tensor): Tensor {
     throw new LimitError(`linear: the output [${M}, ${N}] ${x.dtype} exceeds maxStorageBufferBindingSize; split x's rows`);
   }
   const K = w.shape[1];
-  if (regParts.length > 0) policyFor(x.gpu).run(M <= GEMV_MAX_ROWS ? 'gemv' : 'gemm', { x, parts: regParts, y, bias, M, K });
-  if (quantParts.length > 0) recordQuant(x, quantParts, y, bias);
+  const policy = policyFor(x.gpu), gemv = M <= GEMV_MAX_ROWS;
+  if (regParts.length > 0) policy.run(gemv ? 'gemv' : 'gemm', { x, parts: regParts, y, bias, M, K });
+  if (quantParts.length > 0) policy.run(gemv ? 'qgemv' : 'qgemm', { x, parts: quantParts, y, bias, M, K });
   return y;
 }

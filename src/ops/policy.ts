@@ -25,6 +25,7 @@ import { normRows, type NormCall, type NormParams } from './norm.js';
 import { softmaxRows, type SoftmaxParams } from './softmax.js';
 import { ROW_SPLITS } from './row_split.js';
 import { pointwiseUnits, type PointwiseCall, type PointwiseParams } from './activation.js';
+import { recordQuant, recordScratch, type QuantCall, type QuantConfig, type ScratchParams } from './quant_linear.js';
 
 /** linear() takes the GEMV path up to this many rows (all rows in one workgroup tile). */
 export const GEMV_MAX_ROWS = 4;
@@ -41,9 +42,12 @@ export interface Ops {
   softmax: { call: { x: Tensor }; params: SoftmaxParams; result: Tensor };
   /** Activations (gelu, siluMul). */
   pointwise: { call: PointwiseCall; params: PointwiseParams; result: Tensor };
+  /** gemm and gemv over q8/q4 weights (ops/quant_linear), recorded into an existing y. */
+  qgemm: { call: QuantCall; params: QuantConfig; result: void };
+  qgemv: { call: QuantCall; params: QuantConfig; result: void };
 }
 export type OpName = keyof Ops;
-export const OP_NAMES: readonly OpName[] = ['gemm', 'gemv', 'attention', 'norm', 'softmax', 'pointwise'];
+export const OP_NAMES: readonly OpName[] = ['gemm', 'gemv', 'attention', 'norm', 'softmax', 'pointwise', 'qgemm', 'qgemv'];
 
 export interface LinearCall { x: Tensor; parts: readonly RegPart[]; y: Tensor; bias?: Tensor | undefined; M: number; K: number }
 
@@ -77,6 +81,11 @@ const gemvRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c
 /** A GEMV candidate (matmul_reg with tm = M), runnable where the limits allow GEMV_MAX_ROWS rows. */
 const gemv = (name: string, params: RegConfig): Candidate<'gemv'> =>
   ({ name, params, when: (gpu) => regFits(gpu, { ...params, tm: GEMV_MAX_ROWS }), run: gemvRun });
+const quantRun = (c: QuantCall, p: QuantConfig): void => recordQuant(c.x, c.parts, c.y, c.bias, p);
+const qgemvRun = (c: QuantCall, p: QuantConfig): void => recordQuant(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M });
+// Dequantized f32 rows, 32 MiB a chunk: big enough that a chunk's GEMM fills the device, small
+// enough to stay a minor share of memory beside the weights.
+const SCRATCH_BYTES = 32 << 20;
 
 // The candidate table. Names say the shape of the work: reg{TM}x{TN}.k{lanes over K}[v{vector}];
 // rows{TM}x{TN}.v{vector} (lanes over rows, whole K each: ops/matmul_rows); shared{BM}x{BN}.t{TM}x{TN}
@@ -135,6 +144,18 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     { name: 'wg64.c16', params: { wg: 64, chunk: 16 }, run: pointwiseUnits },
     { name: 'wg256.c1', params: { wg: 256, chunk: 1 }, run: pointwiseUnits },
   ],
+  // deq{TM}x{TN}.k{lanes}: matmul_quant, dequantizing in registers; scratch: dequantized rows
+  // through the float gemm/gemv chosen above (ops/quant_linear says when each wins).
+  qgemm: [
+    { name: 'scratch', params: { maxBytes: SCRATCH_BYTES }, run: recordScratch } satisfies Candidate<'qgemm', ScratchParams>,
+    { name: 'deq8x8.k8', params: { tm: 8, tn: 8, wg: 8 }, run: quantRun },
+    { name: 'deq4x8.k8', params: { tm: 4, tn: 8, wg: 8 }, run: quantRun },
+  ],
+  qgemv: [
+    { name: 'deq.n8k8', params: { tm: 1, tn: 8, wg: 8 }, run: qgemvRun },
+    { name: 'deq.n4k32', params: { tm: 1, tn: 4, wg: 32 }, run: qgemvRun },
+    { name: 'deq.n2k64', params: { tm: 1, tn: 2, wg: 64 }, run: qgemvRun },
+  ],
 };
 
 /** Shape classes: calls of one class share a winner. Names are short and stable (cache keys). */
@@ -145,6 +166,8 @@ export const SHAPE_CLASSES: { [O in OpName]: readonly string[] } = {
   norm: ['narrow', 'wide'],
   softmax: ['narrow', 'wide'],
   pointwise: ['any'],
+  qgemm: ['q8', 'q4'],
+  qgemv: ['q8', 'q4'],
 };
 
 export const gemmClass = (K: number): string => (K <= 64 ? 'smallK' : K <= 1024 ? 'midK' : 'largeK');
@@ -158,6 +181,8 @@ export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = {
   norm: (c) => rowClass('norm', c.x.shape[c.x.rank - 1]!),
   softmax: (c) => rowClass('softmax', c.x.shape[c.x.rank - 1]!),
   pointwise: () => 'any',
+  qgemm: (c) => c.parts[0]!.w.format,
+  qgemv: (c) => c.parts[0]!.w.format,
 };
 
 export type AdapterClass = 'software' | 'integrated' | 'discrete';
@@ -186,9 +211,12 @@ export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
     gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
-    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4', dtype: () => 'f32' },
-  integrated: { gemm: 'shared64x64.t4x4', gemv: 'gemv.n4k128v4', attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
-  discrete: { gemm: 'shared64x64.t8x8', gemv: 'gemv.n2k256v4', attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg256', softmax: 'coal.wg256', pointwise: 'wg256.c1', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4',
+    qgemm: { '*': 'deq8x8.k8', q4: 'scratch' }, qgemv: 'deq.n8k8', dtype: () => 'f32' },
+  integrated: { gemm: 'shared64x64.t4x4', gemv: 'gemv.n4k128v4', attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1',
+    qgemm: 'scratch', qgemv: 'deq.n4k32', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
+  discrete: { gemm: 'shared64x64.t8x8', gemv: 'gemv.n2k256v4', attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg256', softmax: 'coal.wg256', pointwise: 'wg256.c1',
+    qgemm: 'scratch', qgemv: 'deq.n2k64', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
 };
 
 /** One measured winner, as cached. */

@@ -1,7 +1,13 @@
 // Linear layers over quantized weights: y = x·dequant(W)ᵀ (+ b), W a QuantTensor (q8 or q4 codes
-// and per-group scale/offset words, layout in core/quant.ts), dequantized inside the kernel
-// (src/wgsl/matmul_quant.wgsl). linear() calls recordQuant for the quantized parts of a weight, so
-// a SplitWeight may mix quantized row chunks with plain ones (the 7B head plus its f32 coordinate rows).
+// and per-group scale/offset words, layout in core/quant.ts). Two ways, both candidates of the
+// kernel policy (ops/policy.ts: qgemv for decode, qgemm for prefill and vision):
+//   recordQuant    dequantizes inside the kernel (src/wgsl/matmul_quant.wgsl): a weight is read once
+//                  at BITS/8 bytes, the right thing when the weight's bytes are the cost (GEMV);
+//   recordScratch  dequantizes row chunks into a scratch f32 tensor (ops/dequantize) and runs the
+//                  policy's float GEMM on each: for many rows the dequantizing is paid once per weight,
+//                  not once per row tile, and the GEMM is the best float one this device has.
+// linear() hands the quantized parts of a weight to the policy, so a SplitWeight may mix quantized
+// row chunks with plain ones (the 7B head plus its f32 coordinate rows).
 //
 // x [..., K] f32|f16, W [N, K] q8|q4, b [N] f32|f16 -> y [..., N] (x's dtype), f32 accumulation.
 import type { Gpu } from '../core/device.js';
@@ -10,7 +16,8 @@ import type { KernelSpec } from '../core/kernel.js';
 import { QUANT_BITS, checkGroups, codesPerWord, quantizeGroups, type QuantFormat } from '../core/quant.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
 import { checkLinear } from './matmul.js';
-import { GEMV_MAX_ROWS } from './policy.js';
+import { GEMV_MAX_ROWS, policyFor } from './policy.js';
+import { dequantizeInto } from './dequantize.js';
 
 /** A quantized [N, K] weight: codes u32 [N, K·bits/32] and group words u32 [N, K/group]. */
 export class QuantTensor {
@@ -55,11 +62,15 @@ export class QuantTensor {
 }
 
 /** Tile of one matmul_quant specialization (see matmul_reg's RegConfig for the reasons). */
-export interface QuantConfig { tm: number; tn: number; wg: number; subgroups?: boolean }
-export const QUANT_GEMM_DEFAULT: QuantConfig = { tm: 8, tn: 8, wg: 8 };
-export const QUANT_GEMV_DEFAULT: QuantConfig = { tm: 1, tn: 8, wg: 8 };
+export interface QuantConfig { tm: number; tn: number; wg: number; subgroups?: boolean; variant?: string }
 
 export interface QuantPart { w: QuantTensor; ycol0: number; bcol0: number }
+
+/** What linear() hands the policy's qgemm/qgemv variants: the quantized parts of one weight. */
+export interface QuantCall { x: Tensor; parts: readonly QuantPart[]; y: Tensor; bias?: Tensor | undefined; M: number; K: number }
+
+/** The scratch variant: how many bytes of dequantized f32 rows one chunk may take. */
+export interface ScratchParams { maxBytes: number; variant?: string }
 
 function kernelSpec(gpu: Gpu, xd: 'f32' | 'f16', yd: 'f32' | 'f16', bd: 'f32' | 'f16' | undefined, format: QuantFormat, cfg: QuantConfig): KernelSpec {
   const sub = (cfg.subgroups ?? gpu.hasSubgroups) && gpu.hasSubgroups;
@@ -79,24 +90,32 @@ function kernelSpec(gpu: Gpu, xd: 'f32' | 'f16', yd: 'f32' | 'f16', bd: 'f32' | 
         : 'red[(i * TN + j) * WG + lid] = v;',
     },
     enables: [...(yd === 'f16' ? ['f16'] : []), ...(sub ? ['subgroups'] : [])],
+    ...(cfg.variant ? { label: `matmul_quant ${cfg.variant}` } : {}),
   };
+}
+
+/** The parts' shapes against x, before any GPU work. */
+function checkParts(x: Tensor, parts: readonly QuantPart[], K: number): void {
+  for (const { w } of parts) {
+    if (w.disposed) throw new OwnershipError(`linear: quantized weight ${w.name} was disposed`);
+    if (w.shape[1] !== K) throw new ShapeError(`linear: x ${x.name} ${shapeStr(x.shape)} and W ${w.name} ${shapeStr(w.shape)} do not fit y = x·Wᵀ`);
+  }
 }
 
 /**
  * Records y[:, part columns] = x·dequant(Wpart)ᵀ (+ bias slice) for each part into an existing
- * y [M, ldy]. Shapes of x, y and bias must have been checked by the caller (linear, quantLinear).
+ * y [M, ldy], dequantizing inside the kernel. Shapes of x, y and bias must have been checked by
+ * the caller (linear, quantLinear).
  */
-export function recordQuant(x: Tensor, parts: readonly QuantPart[], y: Tensor, bias: Tensor | undefined, cfg?: QuantConfig): void {
+export function recordQuant(x: Tensor, parts: readonly QuantPart[], y: Tensor, bias: Tensor | undefined, chosen: QuantConfig): void {
   const gpu = x.gpu;
   const K = x.shape[x.rank - 1]!;
   const M = x.size / K;
   const ldy = y.shape[y.rank - 1]!;
-  const chosen = cfg ?? (M <= GEMV_MAX_ROWS ? { ...QUANT_GEMV_DEFAULT, tm: M } : QUANT_GEMM_DEFAULT);
   if (y.dtype === 'f16' && !gpu.hasF16) throw new DTypeError(`linear: an f16 output (x ${x.name} is f16) needs shader-f16, which this device lacks`);
+  checkParts(x, parts, K);
   const maxWg = gpu.limits.maxComputeWorkgroupsPerDimension;
   for (const { w, ycol0, bcol0 } of parts) {
-    if (w.disposed) throw new OwnershipError(`linear: quantized weight ${w.name} was disposed`);
-    if (w.shape[1] !== K) throw new ShapeError(`linear: x ${x.name} ${shapeStr(x.shape)} and W ${w.name} ${shapeStr(w.shape)} do not fit y = x·Wᵀ`);
     const N = w.shape[0];
     if (N === 0 || M === 0) continue;
     const gx = Math.ceil(N / chosen.tn), gy = Math.ceil(M / chosen.tm);
@@ -108,7 +127,34 @@ export function recordQuant(x: Tensor, parts: readonly QuantPart[], y: Tensor, b
   }
 }
 
-/** y = x·dequant(W)ᵀ (+ b) for one QuantTensor; GEMV tiles for M <= GEMV_MAX_ROWS unless cfg is given. */
+/**
+ * The same through the float kernels: each part's rows are dequantized, a chunk of at most
+ * p.maxBytes at a time, into a scratch f32 tensor, and the policy's float GEMM (or GEMV) computes
+ * that chunk's columns of y. The scratch is this call's own: freed after the last chunk is
+ * recorded, back to the pool, which hands the same buffer to the next chunk and the next layer.
+ */
+export function recordScratch(c: QuantCall, p: ScratchParams): void {
+  const { x, parts, y, bias, M, K } = c;
+  checkParts(x, parts, K);
+  const policy = policyFor(x.gpu);
+  const maxRows = Math.max(1, Math.floor(Math.min(p.maxBytes, x.gpu.limits.maxStorageBufferBindingSize) / (4 * K)));
+  for (const { w, ycol0, bcol0 } of parts) {
+    const N = w.shape[0];
+    // As equal as possible: no chunk is a tiny remainder.
+    const chunks = Math.ceil(N / maxRows), base = Math.floor(N / chunks), extra = N % chunks;
+    for (let i = 0, r = 0; i < chunks; i++) {
+      const rows = base + (i < extra ? 1 : 0);
+      const scratch = Tensor.empty(x.gpu, [rows, K], 'f32', `${w.name}:dequantized[${r}:]`);
+      try {
+        dequantizeInto(w, r, scratch);
+        policy.run(M <= GEMV_MAX_ROWS ? 'gemv' : 'gemm', { x, parts: [{ w: scratch, ycol0: ycol0 + r, bcol0: bcol0 + r }], y, bias, M, K });
+      } finally { scratch.dispose(); }
+      r += rows;
+    }
+  }
+}
+
+/** y = x·dequant(W)ᵀ (+ b) for one QuantTensor: the policy's variant, or the kernel tile cfg. */
 export function quantLinear(x: Tensor, w: QuantTensor, bias?: Tensor, cfg?: QuantConfig): Tensor {
   const { N, K } = checkLinear('quantLinear', x, w.shape, w.name, bias);
   const limit = x.gpu.limits.maxStorageBufferBindingSize;
@@ -116,6 +162,9 @@ export function quantLinear(x: Tensor, w: QuantTensor, bias?: Tensor, cfg?: Quan
   const y = Tensor.empty(x.gpu, [...x.shape.slice(0, -1), N], x.dtype, 'quantLinear');
   if (y.size === 0) return y;
   if (K === 0) { y.dispose(); throw new ShapeError(`quantLinear: K = 0 (x ${x.name} ${shapeStr(x.shape)})`); }
-  recordQuant(x, [{ w, ycol0: 0, bcol0: 0 }], y, bias, cfg);
+  const parts = [{ w, ycol0: 0, bcol0: 0 }];
+  const M = x.size / K;
+  if (cfg) recordQuant(x, parts, y, bias, cfg);
+  else policyFor(x.gpu).run(M <= GEMV_MAX_ROWS ? 'qgemv' : 'qgemm', { x, parts, y, bias, M, K });
   return y;
 }

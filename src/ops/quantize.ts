@@ -8,10 +8,11 @@ import type { QuantTensor } from './quant_linear.js';
 
 export type RawDType = 'BF16' | 'F16' | 'F32';
 
-const LOAD: Record<RawDType, string> = {
-  BF16: 'bitcast<f32>(select(src[e >> 1u] << 16u, src[e >> 1u] & 0xffff0000u, (e & 1u) == 1u))',
-  F16: 'unpack2x16float(src[e >> 1u])[e & 1u]',
-  F32: 'bitcast<f32>(src[e])',
+/** How the vec4<u32> source word v becomes vals[...]: 8 values of a 16-bit dtype, 4 of f32. */
+const UNPACK: Record<RawDType, { UNPACK: string; PACKED: number }> = {
+  BF16: { UNPACK: 'vals[2u * j] = bf16x4(v.xy); vals[2u * j + 1u] = bf16x4(v.zw);', PACKED: 2 },
+  F16: { UNPACK: 'vals[2u * j] = f16x4(v.xy); vals[2u * j + 1u] = f16x4(v.zw);', PACKED: 2 },
+  F32: { UNPACK: 'vals[j] = bitcast<vec4<f32>>(v);', PACKED: 1 },
 };
 
 /**
@@ -25,7 +26,9 @@ export function quantizeInto(raw: Tensor, dtype: RawDType, src0: number, n: numb
   const perWord = dtype === 'F32' ? 1 : 2;
   if ((src0 + n) > raw.size * perWord || dest0 + n > dest.shape[0] * dest.shape[1]) throw new ShapeError(`quantizeInto: ${dest.name}: range past the end of ${raw.name} or the weight`);
   if (n === 0) return;
-  const kernel = raw.gpu.kernels.get({ source: 'quantize', defines: { BITS: QUANT_BITS[dest.format], G, LOAD: LOAD[dtype] } });
+  // The kernel reads whole vec4<u32> words (16 B) of the source: binding sizes past 16 B multiples are cut.
+  if (raw.byteSize % 16 !== 0) throw new ShapeError(`quantizeInto: raw ${raw.name} is ${raw.byteSize} B; it must be a multiple of 16 B (vec4 loads)`);
+  const kernel = raw.gpu.kernels.get({ source: 'quantize', defines: { BITS: QUANT_BITS[dest.format], G, ...UNPACK[dtype] } });
   const groups = n / G;
   kernel.dispatch([raw.binding(), dest.codes.binding(), dest.groups.binding()], Math.ceil(groups / 64),
     new Uint32Array([groups, src0, dest0 / per, dest0 / G]));

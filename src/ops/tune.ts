@@ -17,6 +17,8 @@ import { attentionRef } from './reference/attention.js';
 import { layerNormRef } from './reference/norm.js';
 import { softmaxRef } from './reference/softmax.js';
 import { geluRef } from './reference/activation.js';
+import { dequantizeGroups, quantizeGroups, type QuantFormat } from '../core/quant.js';
+import { QuantTensor } from './quant_linear.js';
 import {
   CANDIDATES, OP_NAMES, applies, defaultVariant, SHAPE_CLASSES, policyFor, policyKey, policyKeyId,
   type Candidate, type Measured, type OpName, type Ops, type Policy, type TunedTable,
@@ -99,6 +101,27 @@ function linearTrial(M: number, K: number, N: number): Trial<'gemm'> {
   };
 }
 
+/** A linear layer over a q8/q4 weight (groups of 32); the reference multiplies the dequantized weight. */
+function quantTrial(M: number, K: number, N: number, format: QuantFormat): Trial<'qgemm'> {
+  return {
+    shape: `${M}×${K}×${N} ${format}`,
+    make(gpu, dtype) {
+      const [x, tx] = input(gpu, M * K, 1, [M, K], dtype), w = random(N * K, 2);
+      const q = quantizeGroups(w, format, 32);
+      const tw = QuantTensor.fromArray(gpu, w, [N, K], format, 32, 'tune.w');
+      const y = Tensor.empty(gpu, [M, N], dtype, 'tune.y');
+      return {
+        call: { x: tx, parts: [{ w: tw, ycol0: 0, bcol0: 0 }], y, M, K },
+        output: () => y,
+        fresh: false,
+        want: () => matmulRef(x, dequantizeGroups(q.codes, q.groups, N * K, format, 32), M, N, K),
+        tol: tolOf(dtype, 2e-6 * K),
+        dispose() { tx.dispose(); tw.dispose(); y.dispose(); },
+      };
+    },
+  };
+}
+
 function attentionTrial(Lq: number, Hq: number, Hkv: number, D: number, kvLength: number, causal: boolean): Trial<'attention'> {
   return {
     shape: `${Lq}×${Hq}/${Hkv}×${D}, ${kvLength} keys${causal ? ', causal' : ''}`,
@@ -173,6 +196,9 @@ export const TRIALS: { [O in OpName]: Record<string, Trial<O>> } = {
   norm: { narrow: normTrial(8192, 48), wide: normTrial(256, 2048) },
   softmax: { narrow: softmaxTrial(4096, 128), wide: softmaxTrial(32, 8192) },
   pointwise: { any: pointwiseTrial(1 << 20) },
+  // 128 rows, not fewer: at 64 rows a 4-row tile won here, and lost 2.2x at the vision tower's 729 rows.
+  qgemm: { q8: quantTrial(128, 1024, 512, 'q8'), q4: quantTrial(128, 1024, 512, 'q4') },
+  qgemv: { q8: quantTrial(1, 2048, 4096, 'q8') as unknown as Trial<'qgemv'>, q4: quantTrial(1, 2048, 4096, 'q4') as unknown as Trial<'qgemv'> },
 };
 
 function mismatch(got: ArrayLike<number>, want: Float32Array, tol: { atol: number; rtol: number }): string | undefined {

@@ -1,9 +1,11 @@
-// Quantized weights (q8, q4; groups of 32 and 64): the CPU quantizer's error bound, and the
-// dequantizing GEMV/GEMM kernels against the reference dequantize-then-matmul.
+// Quantized weights (q8, q4; groups of 32 and 64): the CPU quantizer's error bound, the GPU
+// dequantizer, and every qgemv/qgemm variant of the kernel policy (dequantizing inside the kernel,
+// or into a scratch f32 weight for the float GEMM) against the reference dequantize-then-matmul.
 // Tolerances: the reference is matmulRef over exactly the dequantized values the GPU computes
 // (code·scale + offset in f32; the GPU may fuse it into one fma: 1 ulp), so what is left is f32
 // accumulation over K: 2e-6·K absolute + 1e-5 relative as in matmul.test.ts. For f16 x the
 // reference sees x rounded to half first; an f16 y adds one rounding to half (1e-3 relative).
+// A wrong code, group or column offset moves an output by O(scale·|x|) ~ 1e-2 or more: far outside.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -12,6 +14,8 @@ import { scope } from '../../src/core/registry.js';
 import { fromF16, toF16 } from '../../src/core/dtype.js';
 import { dequantizeGroups, quantizeGroups, type QuantFormat } from '../../src/core/quant.js';
 import { QuantTensor, quantLinear } from '../../src/ops/quant_linear.js';
+import { dequantize } from '../../src/ops/dequantize.js';
+import { CANDIDATES, policyFor } from '../../src/ops/policy.js';
 import { linear, SplitWeight } from '../../src/ops/linear.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
@@ -50,20 +54,58 @@ test('quantizeGroups: a constant group is exact; a row length not divisible by t
     (e: Error) => e.name === 'ShapeError' && e.message.includes('fc2') && e.message.includes('48') && e.message.includes('32'));
 });
 
-test('quantLinear (GEMV and GEMM tiles) matches dequantize-then-matmul over odd M and N, with and without bias', async () => {
-  await fc.assert(fc.asyncProperty(format, group, fc.constantFrom(1, 2, 3, 4, 5, 13, 17), fc.constantFrom(1, 7, 8, 31, 67),
-    fc.constantFrom(1, 3, 5), fc.constantFrom('none', 'f32', 'f16'), fc.nat(),
-    async (fmt, g, M, N, kGroups, biasKind, seed) => {
-      const K = g * kGroups;
-      const x = randomArray(M * K, seed), w = randomArray(N * K, seed + 1), b = randomArray(N, seed + 2);
-      const bias = biasKind === 'f16' ? fromF16(toF16(b)) : b;
-      const y = scope(() => quantLinear(Tensor.fromArray(gpu, x, [M, K]), QuantTensor.fromArray(gpu, w, [N, K], fmt, g, 'w'),
-        biasKind === 'none' ? undefined : biasKind === 'f32' ? Tensor.fromArray(gpu, b, [N]) : Tensor.fromArray(gpu, toF16(b), [N], 'f16')));
-      const got = await y.toArray();
-      y.dispose();
-      assertClose(got, matmulRef(x, dequantized(w, fmt, g), M, N, K, biasKind === 'none' ? undefined : bias), { atol: 2e-6 * K, rtol: 1e-5 },
-        `${fmt}/${g} M=${M} N=${N} K=${K} bias ${biasKind}`);
-    }), { numRuns: 40 });
+test('dequantize (GPU) equals dequantizeGroups (CPU) bit for bit up to one fma rounding, at row offsets', async () => {
+  await fc.assert(fc.asyncProperty(format, group, fc.constantFrom(1, 2, 7), fc.constantFrom(1, 3), fc.nat(), async (fmt, g, N, kGroups, seed) => {
+    const K = g * kGroups;
+    const w = randomArray(N * K, seed);
+    const q = QuantTensor.fromArray(gpu, w, [N, K], fmt, g, 'w');
+    const row0 = N > 2 ? 1 : 0, rows = N - row0;
+    const got = scope(() => dequantize(q, row0, rows));
+    const out = await got.toArray();
+    got.dispose(); q.dispose();
+    assertClose(out, dequantized(w, fmt, g).subarray(row0 * K), { atol: 1e-7, rtol: 1e-6 }, `${fmt}/${g} N=${N} K=${K} from row ${row0}`);
+  }), { numRuns: 20 });
+});
+
+// Every variant of the policy's table (ops/policy.ts), forced in turn: qgemm for M > 4, qgemv below.
+for (const op of ['qgemv', 'qgemm'] as const) {
+  for (const v of CANDIDATES[op]) {
+    test(`quantLinear ${op} ${v.name} matches dequantize-then-matmul over odd M and N, with and without bias`, async () => {
+      const rowsOf = op === 'qgemv' ? fc.constantFrom(1, 2, 3, 4) : fc.constantFrom(5, 13, 17, 67);
+      policyFor(gpu).force(`${op}=${v.name}`);
+      try {
+        await fc.assert(fc.asyncProperty(format, group, rowsOf, fc.constantFrom(1, 7, 8, 31, 67),
+          fc.constantFrom(1, 3, 5), fc.constantFrom('none', 'f32', 'f16'), fc.nat(),
+          async (fmt, g, M, N, kGroups, biasKind, seed) => {
+            const K = g * kGroups;
+            const x = randomArray(M * K, seed), w = randomArray(N * K, seed + 1), b = randomArray(N, seed + 2);
+            const bias = biasKind === 'f16' ? fromF16(toF16(b)) : b;
+            const y = scope(() => quantLinear(Tensor.fromArray(gpu, x, [M, K]), QuantTensor.fromArray(gpu, w, [N, K], fmt, g, 'w'),
+              biasKind === 'none' ? undefined : biasKind === 'f32' ? Tensor.fromArray(gpu, b, [N]) : Tensor.fromArray(gpu, toF16(b), [N], 'f16')));
+            const got = await y.toArray();
+            y.dispose();
+            assertClose(got, matmulRef(x, dequantized(w, fmt, g), M, N, K, biasKind === 'none' ? undefined : bias), { atol: 2e-6 * K, rtol: 1e-5 },
+              `${v.name} ${fmt}/${g} M=${M} N=${N} K=${K} bias ${biasKind}`);
+          }), { numRuns: op === 'qgemv' ? 12 : 24 });
+      } finally { policyFor(gpu).force(''); }
+    });
+  }
+}
+
+test('the scratch variant in several chunks (a small chunk budget) writes each chunk\'s columns and bias slice', async () => {
+  const scratch = CANDIDATES.qgemm.find((c) => c.name === 'scratch')!;
+  await fc.assert(fc.asyncProperty(format, fc.constantFrom(5, 29), fc.constantFrom(3, 13, 40), fc.nat(), async (fmt, M, N, seed) => {
+    const K = 64;
+    const x = randomArray(M * K, seed), w = randomArray(N * K, seed + 1), b = randomArray(N, seed + 2);
+    const tx = Tensor.fromArray(gpu, x, [M, K]), tb = Tensor.fromArray(gpu, b, [N]);
+    const q = QuantTensor.fromArray(gpu, w, [N, K], fmt, 32, 'w');
+    const y = Tensor.zeros(gpu, [M, N]);
+    // 3 rows of K f32 a chunk: ceil(N / 3) chunks of 2 or 3 rows.
+    scratch.run({ x: tx, parts: [{ w: q, ycol0: 0, bcol0: 0 }], y, bias: tb, M, K }, { maxBytes: 3 * K * 4 });
+    const got = await y.toArray();
+    tx.dispose(); tb.dispose(); q.dispose(); y.dispose();
+    assertClose(got, matmulRef(x, dequantized(w, fmt, 32), M, N, K, b), { atol: 2e-6 * K, rtol: 1e-5 }, `scratch chunks ${fmt} M=${M} N=${N}`);
+  }), { numRuns: 8 });
 });
 
 test('quantLinear with f16 activations: f16 y within one half rounding', async () => {
