@@ -161,7 +161,7 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
 /** Shape classes: calls of one class share a winner. Names are short and stable (cache keys). */
 export const SHAPE_CLASSES: { [O in OpName]: readonly string[] } = {
   gemm: ['smallK', 'midK', 'largeK'],
-  gemv: ['any'],
+  gemv: ['smallK', 'largeK'],
   attention: ['smallD.prefill', 'smallD.decode', 'largeD.prefill', 'largeD.decode'],
   norm: ['narrow', 'wide'],
   softmax: ['narrow', 'wide'],
@@ -171,12 +171,14 @@ export const SHAPE_CLASSES: { [O in OpName]: readonly string[] } = {
 };
 
 export const gemmClass = (K: number): string => (K <= 64 ? 'smallK' : K <= 1024 ? 'midK' : 'largeK');
+/** GEMV by K: lanes that split a short K (the demo's lm_head: K = 48, N = 151660) mostly idle. */
+export const gemvClass = (K: number): string => (K <= 256 ? 'smallK' : 'largeK');
 export const attentionClass = (Lq: number, D: number): string => `${D <= 32 ? 'smallD' : 'largeD'}.${Lq === 1 ? 'decode' : 'prefill'}`;
 export const rowClass = (op: 'norm' | 'softmax', n: number): string => (n <= (op === 'norm' ? 256 : 1024) ? 'narrow' : 'wide');
 
 export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = {
   gemm: (c) => gemmClass(c.K),
-  gemv: () => 'any',
+  gemv: (c) => gemvClass(c.K),
   attention: (c) => attentionClass(c.Lq, c.D),
   norm: (c) => rowClass('norm', c.x.shape[c.x.rank - 1]!),
   softmax: (c) => rowClass('softmax', c.x.shape[c.x.rank - 1]!),
@@ -213,9 +215,9 @@ export const DEFAULTS: Record<AdapterClass, Defaults> = {
     gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
     attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4',
     qgemm: { '*': 'deq8x8.k8', q4: 'scratch' }, qgemv: 'deq.n8k8', dtype: () => 'f32' },
-  integrated: { gemm: 'shared64x64.t4x4', gemv: 'gemv.n4k128v4', attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1',
+  integrated: { gemm: 'shared64x64.t4x4', gemv: { '*': 'gemv.n4k128v4', smallK: 'gemv.n8k8v4' }, attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1',
     qgemm: 'scratch', qgemv: 'deq.n4k32', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
-  discrete: { gemm: 'shared64x64.t8x8', gemv: 'gemv.n2k256v4', attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg256', softmax: 'coal.wg256', pointwise: 'wg256.c1',
+  discrete: { gemm: 'shared64x64.t8x8', gemv: { '*': 'gemv.n2k256v4', smallK: 'gemv.n8k8v4' }, attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg256', softmax: 'coal.wg256', pointwise: 'wg256.c1',
     qgemm: 'scratch', qgemv: 'deq.n2k64', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },
 };
 

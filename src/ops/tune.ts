@@ -186,7 +186,8 @@ function pointwiseTrial(n: number): Trial<'pointwise'> {
  *  milliseconds on lavapipe, and to resemble the demo model (K = 32/48, head dims 16/24) and the 7B. */
 export const TRIALS: { [O in OpName]: Record<string, Trial<O>> } = {
   gemm: { smallK: linearTrial(4096, 48, 128), midK: linearTrial(256, 512, 256), largeK: linearTrial(32, 2048, 512) },
-  gemv: { any: linearTrial(1, 2048, 4096) as unknown as Trial<'gemv'> },
+  // smallK: the demo's lm_head (K = 48) over a third of its vocabulary; 2048×4096 a 7B-like row.
+  gemv: { smallK: linearTrial(1, 48, 50000) as unknown as Trial<'gemv'>, largeK: linearTrial(1, 2048, 4096) as unknown as Trial<'gemv'> },
   attention: {
     'smallD.prefill': attentionTrial(729, 2, 2, 16, 729, false),
     'smallD.decode': attentionTrial(1, 2, 1, 24, 2600, true),

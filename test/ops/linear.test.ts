@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { Tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/registry.js';
 import { linear, splitRows, uploadWeight, SplitWeight } from '../../src/ops/linear.js';
-import { GEMV_MAX_ROWS, gemmClass, policyFor } from '../../src/ops/policy.js';
+import { GEMV_MAX_ROWS, gemmClass, gemvClass, policyFor } from '../../src/ops/policy.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
 
@@ -52,7 +52,7 @@ test('linear refuses an unsplit weight over the binding limit, naming it, before
 test('linear runs the policy\'s GEMV up to GEMV_MAX_ROWS rows and its GEMM above (traced dispatches)', () => {
   const K = 24, N = 10;
   const policy = policyFor(gpu);
-  const GEMV = policy.choose('gemv', 'any').candidate, GEMM = policy.choose('gemm', gemmClass(K)).candidate;
+  const GEMV = policy.choose('gemv', gemvClass(K)).candidate, GEMM = policy.choose('gemm', gemmClass(K)).candidate;
   const w = Tensor.fromArray(gpu, randomArray(N * K, 3), [N, K], 'f32', 'w');
   for (const M of [1, GEMV_MAX_ROWS, GEMV_MAX_ROWS + 1, 30]) {
     const x = Tensor.fromArray(gpu, randomArray(M * K, M), [M, K], 'f32', 'x');
