@@ -45,8 +45,6 @@ export interface ResolvedAttention {
   kvLength: number; qOffset: number; causal: boolean; scale: number; dtype: 'f32' | 'f16';
 }
 
-const LOG2E = Math.LOG2E;
-
 function floatDtype(op: string, ...ts: Tensor[]): 'f32' | 'f16' {
   const dt = ts[0]!.dtype;
   for (const t of ts) {
@@ -60,6 +58,22 @@ function floatDtype(op: string, ...ts: Tensor[]): 'f32' | 'f16' {
 export interface AttentionProblem {
   Lq: number; Hq: number; D: number; Hkv: number; Lmax: number;
   dtype: 'f32' | 'f16'; kvLength: number; qOffset: number; scale: number;
+}
+
+/** Where the keys of a fused attention dispatch are split: chunk keys each, nchunks chunks (one
+ *  chunk of kvLength keys when not split), and NV vectors a head-dim row. */
+export interface AttentionSplit { chunk: number; nchunks: number; NV: number }
+
+/**
+ * The uniform block `Params` of the fused attention kernels (src/wgsl/include/attention_io.wgsl),
+ * laid out in this one place for attention, attentionSmall and attentionFlash: 12 words.
+ */
+export function attentionUniforms(pr: AttentionProblem, causal: boolean, split: AttentionSplit): Uint8Array {
+  const params = new ArrayBuffer(48);
+  const G = pr.Hq / pr.Hkv;
+  new Uint32Array(params).set([pr.Lq * G, G, pr.Hq, pr.Lmax, pr.kvLength, pr.qOffset, causal ? 1 : 0, 0, split.chunk, split.nchunks, split.NV, 0]);
+  new Float32Array(params)[7] = pr.scale * Math.LOG2E; // scores in base 2: exp2 is cheaper than exp
+  return new Uint8Array(params);
 }
 
 /** Checks q [Lq, Hq, D], k, v [Hkv, Lmax, D] and the options before any GPU work (attention and its variants). */
@@ -94,7 +108,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
 /** The fused kernel with explicit parameters: one invocation per (query row, head), keys split in
  *  chunks (then merged) when the row blocks alone leave workgroups idle. */
 export function fusedAttention(c: ResolvedAttention, p: AttentionParams): Tensor {
-  const { q, k, v, Lq, Hq, Hkv, D, Lmax, kvLength, qOffset, scale, dtype } = c;
+  const { q, k, v, Lq, Hq, Hkv, D, kvLength, dtype } = c;
   const gpu = q.gpu;
   const o = Tensor.empty(gpu, [Lq, Hq, D], dtype, 'attention');
   if (o.size === 0) return o;
@@ -110,14 +124,12 @@ export function fusedAttention(c: ResolvedAttention, p: AttentionParams): Tensor
   nchunks = Math.ceil(kvLength / chunk);
 
   const vs = vecSpec(dtype, D);
-  const params = new ArrayBuffer(48);
-  new Uint32Array(params).set([rows, G, Hq, Lmax, kvLength, qOffset, c.causal ? 1 : 0, chunk, 0, nchunks, vs.NV]);
-  new Float32Array(params)[8] = scale * LOG2E;
+  const params = attentionUniforms(c, c.causal, { chunk, nchunks, NV: vs.NV });
   const label = p.variant ? ` ${p.variant}` : '';
   const spec = { source: 'attention', ...vecDefines(vs), constants: { WG }, ...(label ? { label: `attention${label}` } : {}) };
   const grid = [rowBlocks, nchunks, Hkv] as const;
   if (nchunks === 1) {
-    gpu.kernels.get(spec).dispatch([q.binding(), k.binding(), v.binding(), o.binding()], grid, new Uint8Array(params));
+    gpu.kernels.get(spec).dispatch([q.binding(), k.binding(), v.binding(), o.binding()], grid, params);
     return o;
   }
   // Split path: partials [nchunks, Hkv, rows, D] f32 and (m, l) [nchunks, Hkv, rows], then merged.
@@ -125,7 +137,7 @@ export function fusedAttention(c: ResolvedAttention, p: AttentionParams): Tensor
   const ml = Tensor.empty(gpu, [nchunks, Hkv, rows, 2], 'f32', 'attention.part_ml');
   try {
     gpu.kernels.get({ ...spec, entryPoint: 'main_split', ...(label ? { label: `attention.main_split${label}` } : {}) })
-      .dispatch([q.binding(), k.binding(), v.binding(), acc.binding(), ml.binding()], grid, new Uint8Array(params));
+      .dispatch([q.binding(), k.binding(), v.binding(), acc.binding(), ml.binding()], grid, params);
     const total = Hkv * rows * vs.NV;
     gpu.kernels.get({ source: 'attention_combine', ...vecDefines(vs), constants: { WG: 64 } })
       .dispatch([acc.binding(), ml.binding(), o.binding()], Math.ceil(total / 64),

@@ -12,7 +12,7 @@
 import { LimitError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { Gpu } from '../core/device.js';
-import { checkAttention, type AttentionOptions } from './attention.js';
+import { attentionUniforms, checkAttention, type AttentionOptions } from './attention.js';
 import { vecDefines, vecSpec } from './vector.js';
 
 export interface FlashAttentionParams {
@@ -25,8 +25,6 @@ export interface FlashAttentionParams {
   /** Variant name shown in profiles (set by the policy). */
   variant?: string;
 }
-
-const LOG2E = Math.LOG2E;
 
 /** Keys per tile: the most (a power of two, at most p.bk) whose K, V and partial-dot tiles fit in
  *  the adapter's workgroup memory (16 KiB guaranteed by WebGPU: D = 128 with 128 invocations gets 8). */
@@ -41,18 +39,17 @@ export function flashTileKeys(gpu: Gpu, D: number, p: FlashAttentionParams): num
 }
 
 export function attentionFlash(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, prm: FlashAttentionParams): Tensor {
-  const { Lq, Hq, D, Hkv, Lmax, dtype, kvLength, qOffset, scale } = checkAttention('attentionFlash', q, k, v, opts);
+  const pr = checkAttention('attentionFlash', q, k, v, opts);
+  const { Lq, Hq, D, Hkv, dtype, kvLength } = pr;
   const gpu = q.gpu;
   const bk = flashTileKeys(gpu, D, prm);
   const o = Tensor.empty(gpu, [Lq, Hq, D], dtype, 'attentionFlash');
   if (o.size === 0) return o;
   const rows = Lq * (Hq / Hkv); // (query row, head-in-group) pairs per KV head
   const vs = vecSpec(dtype, D);
-  const params = new ArrayBuffer(32);
-  new Uint32Array(params).set([rows, Hq / Hkv, Hq, Lmax, kvLength, qOffset, opts.causal ? 1 : 0]);
-  new Float32Array(params)[7] = scale * LOG2E;
+  const params = attentionUniforms(pr, opts.causal, { chunk: kvLength, nchunks: 1, NV: vs.NV });
   const spec = vecDefines(vs);
   gpu.kernels.get({ source: 'attention_flash', defines: { ...spec.defines, BQ: prm.bq, TPQ: prm.tpq, BK: bk }, ...(spec.enables ? { enables: spec.enables } : {}), ...(prm.variant ? { label: `attention_flash ${prm.variant}` } : {}) })
-    .dispatch([q.binding(), k.binding(), v.binding(), o.binding()], [Math.ceil(rows / prm.bq), 1, Hkv], new Uint8Array(params));
+    .dispatch([q.binding(), k.binding(), v.binding(), o.binding()], [Math.ceil(rows / prm.bq), 1, Hkv], params);
   return o;
 }

@@ -10,7 +10,7 @@
 // where registers beat per-lane scratch memory; on GPUs ops/attention_flash.ts's tiles should win.
 import { ShapeError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { checkAttention, type AttentionOptions } from './attention.js';
+import { attentionUniforms, checkAttention, type AttentionOptions } from './attention.js';
 import { vecDefines, vecSpec } from './vector.js';
 
 export interface SmallAttentionParams {
@@ -31,10 +31,9 @@ export const SMALL_ATTENTION_DEFAULT: SmallAttentionParams = { qr: 8, kb: 8, wg:
 /** Largest head dim this kernel takes (its loops over D are unrolled). */
 export const SMALL_MAX_D = 32;
 
-const LOG2E = Math.LOG2E;
-
 export function attentionSmall(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, prm: SmallAttentionParams = SMALL_ATTENTION_DEFAULT): Tensor {
-  const { Lq, Hq, D, Hkv, Lmax, dtype, kvLength, qOffset, scale } = checkAttention('attentionSmall', q, k, v, opts);
+  const pr = checkAttention('attentionSmall', q, k, v, opts);
+  const { Lq, Hq, D, Hkv, dtype, kvLength } = pr;
   if (prm.kb % 4 !== 0 || prm.kb < 4) throw new ShapeError(`attentionSmall: keys per block ${prm.kb} is not a positive multiple of 4`);
   if (D > SMALL_MAX_D) throw new ShapeError(`attentionSmall: head dim ${D} of q ${q.name} is over ${SMALL_MAX_D} (its loops over D are unrolled); use attention()`);
   const gpu = q.gpu;
@@ -43,11 +42,9 @@ export function attentionSmall(q: Tensor, k: Tensor, v: Tensor, opts: AttentionO
   const G = Hq / Hkv;
   const rows = Lq * G; // (query row, head-in-group) pairs per KV head
   const vs = vecSpec(dtype, D);
-  const params = new ArrayBuffer(32);
-  new Uint32Array(params).set([rows, G, Hq, Lmax, kvLength, qOffset, opts.causal ? 1 : 0]);
-  new Float32Array(params)[7] = scale * LOG2E;
+  const params = attentionUniforms(pr, opts.causal, { chunk: kvLength, nchunks: 1, NV: vs.NV });
   const spec = vecDefines(vs);
   gpu.kernels.get({ source: 'attention_small', defines: { ...spec.defines, QR: prm.qr, KB: prm.kb }, constants: { WG: prm.wg }, ...(spec.enables ? { enables: spec.enables } : {}), ...(prm.variant ? { label: `attention_small ${prm.variant}` } : {}) })
-    .dispatch([q.binding(), k.binding(), v.binding(), o.binding()], [Math.ceil(rows / (prm.wg * prm.qr)), 1, Hkv], new Uint8Array(params));
+    .dispatch([q.binding(), k.binding(), v.binding(), o.binding()], [Math.ceil(rows / (prm.wg * prm.qr)), 1, Hkv], params);
   return o;
 }

@@ -21,41 +21,17 @@
 //   LOAD / STORE the conversions of a value a (ST -> VT, VT -> ST), NV = D / width, DOT a·b in VT.
 // Override: WG workgroup size.
 
-struct Params {
-  rows: u32,     // Lq·G pairs per KV head
-  G: u32,        // query heads per KV head
-  Hq: u32,
-  Lmax: u32,     // cache rows per KV head
-  kv_len: u32,   // valid keys
-  q_offset: u32, // position of query row 0 (causal)
-  causal: u32,
-  chunk: u32,    // keys per chunk (>= kv_len when not split)
-  scale: f32,    // softmax scale · log2(e): scores are in base 2, exp2 is cheaper than exp
-  nchunks: u32,
-  nv: u32,      // = NV, as a uniform: loops over it are not unrolled (see below)
-  _pad1: u32,
-}
+#include attention_io
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<{{ST}}>;
-@group(0) @binding(2) var<storage, read> k: array<{{ST}}>;
-@group(0) @binding(3) var<storage, read> v: array<{{ST}}>;
-// main: the output [Lq, Hq, D].
-@group(0) @binding(4) var<storage, read_write> o: array<{{ST}}>;
-// main_split: unnormalised partial outputs [nchunks, Hkv, rows, D] and their (m, l) [nchunks, Hkv, rows].
+// main_split: unnormalised partial outputs [nchunks, Hkv, rows, D] and their (m, l) [nchunks, Hkv, rows],
+// bound in place of o.
 @group(0) @binding(4) var<storage, read_write> part_acc: array<{{VT}}>;
 @group(0) @binding(5) var<storage, read_write> part_ml: array<vec2<f32>>;
 
 override WG: u32 = 64u;
-const NV: u32 = {{NV}}u;
-const NEG: f32 = -1.0e30; // "no score yet": finite, so exp2(NEG - m) is 0 and never NaN
 
 var<private> qr: array<{{VT}}, NV>;
 var<private> acc: array<{{VT}}, NV>;
-
-fn dotv(a: {{VT}}, b: {{VT}}) -> f32 { return {{DOT}}; }
-fn ld(a: {{ST}}) -> {{VT}} { return {{LOAD}}; }
-fn st(a: {{VT}}) -> {{ST}} { return {{STORE}}; }
 
 struct Pair { f: u32, r: u32, h: u32 }
 

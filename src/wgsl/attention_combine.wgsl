@@ -4,7 +4,7 @@
 //   o = Σ_c 2^(m_c − M)·acc_c / Σ_c 2^(m_c − M)·l_c with M = max_c m_c. A chunk that saw no key
 //   (causal) has l_c = 0 and acc_c = 0, so it adds nothing.
 // One invocation per output vector (D = NV vectors); the partials are small (decode: Hq·D a chunk).
-// Defines: ST, VT, STORE as in attention.wgsl. Override: WG.
+// Defines: ST, VT, LOAD, STORE as in attention.wgsl (include/vec_io.wgsl). Override: WG.
 
 struct Params { total: u32, rows: u32, G: u32, Hq: u32, NV: u32, nchunks: u32, stride_c: u32, _pad: u32 }
 
@@ -15,12 +15,12 @@ struct Params { total: u32, rows: u32, G: u32, Hq: u32, NV: u32, nchunks: u32, s
 
 override WG: u32 = 64u;
 
-fn st(a: {{VT}}) -> {{ST}} { return {{STORE}}; }
+#include vec_io
+#include grid
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(inv: Grid) {
+  let i = flat_id(inv);
   if (i >= p.total) { return; }
   let e = i % p.NV;
   let gr = i / p.NV; // g·rows + f

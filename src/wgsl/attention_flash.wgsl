@@ -17,38 +17,17 @@
 // Defines (ops/vector.ts vecSpec): ST, VT, LOAD, STORE, DOT, NV; BQ, TPQ, BK (ops/attention_flash.ts
 // sizes the tiles to the adapter's workgroup memory).
 
-struct Params {
-  rows: u32,     // Lq·G pairs per KV head
-  G: u32,        // query heads per KV head
-  Hq: u32,
-  Lmax: u32,     // cache rows per KV head
-  kv_len: u32,   // valid keys
-  q_offset: u32, // position of query row 0 (causal)
-  causal: u32,
-  scale: f32,    // softmax scale · log2(e): scores in base 2
-}
+#include attention_io
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<{{ST}}>;
-@group(0) @binding(2) var<storage, read> k: array<{{ST}}>;
-@group(0) @binding(3) var<storage, read> v: array<{{ST}}>;
-@group(0) @binding(4) var<storage, read_write> o: array<{{ST}}>;
-
-const NV: u32 = {{NV}}u;
 const BQ: u32 = {{BQ}}u;
 const TPQ: u32 = {{TPQ}}u;
 const BK: u32 = {{BK}}u;
 const WG: u32 = BQ * TPQ;
 const NVT: u32 = (NV + TPQ - 1u) / TPQ; // vectors of the head dim an invocation owns
-const NEG: f32 = -1.0e30; // "no score yet": finite, so exp2(NEG - m) is 0 and never NaN
 
 var<workgroup> kt: array<{{VT}}, BK * NV>;      // the tile's keys [BK, NV]
 var<workgroup> vt: array<{{VT}}, BK * NV>;      // and values
 var<workgroup> part: array<f32, BK * WG>;       // partial dots [BK, WG]: lanes write consecutive words (no bank conflicts)
-
-fn dotv(a: {{VT}}, b: {{VT}}) -> f32 { return {{DOT}}; }
-fn ld(a: {{ST}}) -> {{VT}} { return {{LOAD}}; }
-fn st(a: {{VT}}) -> {{ST}} { return {{STORE}}; }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

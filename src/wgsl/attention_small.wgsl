@@ -21,36 +21,16 @@
 // Defines (ops/attention.ts vecSpec): ST, VT, LOAD, STORE, DOT, NV as in attention.wgsl; QR; KB (a
 // multiple of 4). Override: WG workgroup size.
 
-struct Params {
-  rows: u32,     // Lq·G pairs per KV head
-  G: u32,        // query heads per KV head
-  Hq: u32,
-  Lmax: u32,     // cache rows per KV head
-  kv_len: u32,   // valid keys
-  q_offset: u32, // position of query row 0 (causal)
-  causal: u32,
-  scale: f32,    // softmax scale · log2(e): scores in base 2
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<{{ST}}>;
-@group(0) @binding(2) var<storage, read> k: array<{{ST}}>;
-@group(0) @binding(3) var<storage, read> v: array<{{ST}}>;
-@group(0) @binding(4) var<storage, read_write> o: array<{{ST}}>;
+#include attention_io
 
 override WG: u32 = 8u;
-const NV: u32 = {{NV}}u;
 const QR: u32 = {{QR}}u;
 const KB: u32 = {{KB}}u;
 const KB4: u32 = KB / 4u;
-const NEG: f32 = -1.0e30; // "no score yet": finite, so exp2(NEG - m) is 0 and never NaN
 
 alias Row = array<{{VT}}, NV>;
 alias Block = array<vec4<f32>, KB4>; // one pair's scores (then weights) for the KB keys
 
-fn dotv(a: {{VT}}, b: {{VT}}) -> f32 { return {{DOT}}; }
-fn ld(a: {{ST}}) -> {{VT}} { return {{LOAD}}; }
-fn st(a: {{VT}}) -> {{ST}} { return {{STORE}}; }
 // Which of keys j..j+3 a pair whose keys end at own_end must not see.
 fn masked(j: u32, own_end: u32) -> vec4<bool> { return vec4<u32>(j) + vec4<u32>(0u, 1u, 2u, 3u) >= vec4<u32>(own_end); }
 

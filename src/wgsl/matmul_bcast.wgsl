@@ -11,24 +11,14 @@
 // Needs subgroups of at least 8 lanes (lavapipe: 8; most GPUs 16..64).
 //
 // Text defines (set by src/ops/matmul_bcast.ts): TM, TN, WG; XS, WS (vec4<f32> or vec2<u32> for
-// packed f16), LDX, LDW (widening loads -> vec4<f32>), YT, BIAS, BIAS_DECL as in matmul_reg.wgsl.
+// packed f16), LDX, LDW (widening loads -> vec4<f32>), YT, BIAS, BIAS_DECL as in include/linear_io.wgsl.
 // Params: M, N, KV, ldy, ycol0, bcol0. Workgroups: x over column blocks of WG·TN, y over row blocks of TM.
 
-struct Params { M: u32, N: u32, KV: u32, ldy: u32, ycol0: u32, bcol0: u32, _p0: u32, _p1: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<{{XS}}>;
-@group(0) @binding(2) var<storage, read> w: array<{{WS}}>;
-@group(0) @binding(3) var<storage, read_write> y: array<{{YT}}>;
-{{BIAS_DECL}}
+#include linear_io
 
 const TM = {{TM}}u;
 const TN = {{TN}}u;
 const WG = {{WG}}u;
-
-fn ldx(i: u32) -> vec4<f32> { return {{LDX}}; }
-fn ldw(i: u32) -> vec4<f32> { return {{LDW}}; }
-fn bias_of(n: u32) -> f32 { return {{BIAS}}; }
 
 // subgroupBroadcast wants a constant lane; the c loop below has a constant trip count, is unrolled,
 // and the switch folds away.

@@ -29,24 +29,14 @@
 // Params: M, N (rows of this weight part), KV = K / V (vectors per row), ldy (y row stride),
 // ycol0 (first y column written), bcol0 (first bias element used).
 
-struct Params { M: u32, N: u32, KV: u32, ldy: u32, ycol0: u32, bcol0: u32, _p0: u32, _p1: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<{{XS}}>;
-@group(0) @binding(2) var<storage, read> w: array<{{WS}}>;
-@group(0) @binding(3) var<storage, read_write> y: array<{{YT}}>;
-{{BIAS_DECL}}
+#include linear_io
 
 const TM = {{TM}}u;
 const TN = {{TN}}u;
 const WG = {{WG}}u;
 const LEAVES = min(WG, 8u);
-alias XV = {{XV}};
 
-fn ldx(i: u32) -> XV { return {{LDX}}; }
-fn ldw(i: u32) -> XV { return {{LDW}}; }
 fn hsum(v: XV) -> f32 { return {{HSUM}}; }
-fn bias_of(n: u32) -> f32 { return {{BIAS}}; }
 
 // Partial sums of the tile, one slot per lane (workgroup path) or per subgroup (subgroup path).
 var<workgroup> red: array<f32, TM * TN * WG>;

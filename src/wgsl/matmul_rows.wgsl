@@ -20,23 +20,13 @@
 // ycol0 (first y column written), bcol0 (first bias element used).
 // Workgroups: x over column blocks of TN, y over row blocks of WG·TM.
 
-struct Params { M: u32, N: u32, KV: u32, ldy: u32, ycol0: u32, bcol0: u32, _p0: u32, _p1: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<{{XS}}>;
-@group(0) @binding(2) var<storage, read> w: array<{{WS}}>;
-@group(0) @binding(3) var<storage, read_write> y: array<{{YT}}>;
-{{BIAS_DECL}}
+#include linear_io
 
 const TM = {{TM}}u;
 const TN = {{TN}}u;
 const WG = {{WG}}u;
-alias XV = {{XV}};
 
-fn ldx(i: u32) -> XV { return {{LDX}}; }
-fn ldw(i: u32) -> XV { return {{LDW}}; }
 fn dotv(a: XV, b: XV) -> f32 { return {{DOT}}; }
-fn bias_of(n: u32) -> f32 { return {{BIAS}}; }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

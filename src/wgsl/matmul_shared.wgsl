@@ -20,17 +20,11 @@
 //   XS, WS, XV      storage types of x and w, the f32 type one load widens to
 //   LDX, LDW        widening loads x[i] / w[i] -> XV
 //   QUAD_X, QUAD_W  vec4 of k-values 4q..4q+3 of row r from kx/kw (V = 4: one load; 2, 1: several)
-//   YT, BIAS, BIAS_DECL as in matmul_reg.wgsl
+//   YT, BIAS, BIAS_DECL as in include/linear_io.wgsl
 // Params: M, N, KV = K / V, ldy, ycol0, bcol0. Workgroups: x over column blocks of BN, y over row
 // blocks of BM.
 
-struct Params { M: u32, N: u32, KV: u32, ldy: u32, ycol0: u32, bcol0: u32, _p0: u32, _p1: u32 }
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<{{XS}}>;
-@group(0) @binding(2) var<storage, read> w: array<{{WS}}>;
-@group(0) @binding(3) var<storage, read_write> y: array<{{YT}}>;
-{{BIAS_DECL}}
+#include linear_io
 
 const TM = {{TM}}u;
 const TN = {{TN}}u;
@@ -42,11 +36,6 @@ const BN = WX * TN;
 const BK = {{BK}}u;
 const V = {{V}}u;
 const BQ = BK / 4u; // k quads (vec4s) of a tile row
-alias XV = {{XV}};
-
-fn ldx(i: u32) -> XV { return {{LDX}}; }
-fn ldw(i: u32) -> XV { return {{LDW}}; }
-fn bias_of(n: u32) -> f32 { return {{BIAS}}; }
 
 // The k-vector kv of row `row` of x or w. Past K, w reads as zero, so the clamped x there adds nothing.
 fn kx(row: u32, kv: u32) -> XV { return ldx(row * p.KV + min(kv, p.KV - 1u)); }

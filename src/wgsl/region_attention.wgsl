@@ -27,13 +27,12 @@ const NV: u32 = {{NV}}u;
 const R: u32 = {{R}}u;
 
 fn dotv(a: {{VT}}, b: {{VT}}) -> f32 { return {{DOT}}; }
-fn ld(a: {{ST}}) -> {{VT}} { return {{LOAD}}; }
-fn st(a: {{VT}}) -> {{ST}} { return {{STORE}}; }
+#include vec_io
+#include grid
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let f = (wid.x + wid.y * nwg.x) * WG + lid;
+fn main(inv: Grid) {
+  let f = flat_id(inv);
   if (f >= p.total) { return; }
   let n = p.q_base + f / p.H;
   let hoff = (f % p.H) * NV; // head offset within a row, in vectors
