@@ -124,17 +124,17 @@ test('the page: samples, drawing, memory and errors in headless Chromium', { tim
     await part('the memory plan picks the weights: too little memory is an error before loading, ?weights=q8 loads 8-bit', async () => {
       const image = samples().find((x) => x.modality === 'image')!;
       const reopen = async (query: string): Promise<void> => {
-        await page.goto(`${server.url}${query}`);
+        await page.goto(`${server.url}?tune=off${query ? `&${query}` : ''}`);
         await page.waitForFunction(() => document.body.dataset['state'] !== 'starting', undefined, { timeout: 30_000 });
       };
-      await reopen('?memory=0.001');
+      await reopen('memory=0.001');
       const tight = await ask(page, { media: join(SAMPLES, image.media), task: 'prompt', query: image.question });
       assert.equal(tight.result, undefined);
       assert.match(tight.error ?? '', /no weight format fits this adapter[\s\S]*budget/, tight.error);
       assert.equal(await page.evaluate(() => (window as any).llavaSt.weightBytes()), undefined, 'no model was loaded');
 
       // q8 keeps f16 scales: without shader-f16 (Chromium's SwiftShader here) the plan says so.
-      await reopen('?weights=q8');
+      await reopen('weights=q8');
       const q8 = await ask(page, { media: join(SAMPLES, image.media), task: 'prompt', query: image.question });
       if (/, f16$/.test(await page.textContent('#adapter') ?? '')) {
         assert.equal(q8.error, undefined, q8.error);
@@ -142,7 +142,7 @@ test('the page: samples, drawing, memory and errors in headless Chromium', { tim
       } else {
         assert.match(q8.error ?? '', /q8: needs shader-f16/, q8.error);
       }
-      await reopen('?weights=q5');
+      await reopen('weights=q5');
       const bad = await ask(page, { task: 'prompt', query: 'hello' });
       assert.match(bad.error ?? '', /\?weights=q5: expected auto, f32, f16, q8, q4/, bad.error);
       await reopen('');

@@ -44,7 +44,9 @@ export async function openPage(): Promise<Session> {
     const lines: string[] = [];
     page.on('console', (m) => lines.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
-    await page.goto(server.url);
+    // The policy's defaults, as in every test (scripts/test.mjs sets LLAVA_ST_TUNE=off): a fresh
+    // browser profile would otherwise tune on SwiftShader on every run.
+    await page.goto(`${server.url}?tune=off`);
     await page.waitForFunction(() => document.body.dataset['state'] !== 'starting', undefined, { timeout: 30_000 });
     const b = browser;
     return { server, browser: b, page, console: lines, serverLog, close: async () => { await b.close(); await server.close(); } };
