@@ -1,5 +1,6 @@
 // What a benchmark case is: a GPU op on a fixed shape, checked against its reference before it is
 // timed. Kernel families put their cases in src/bench/kernels/<family>.ts; bench/harness.ts times them.
+import type { Tensor } from '../core/tensor.js';
 import type { Gpu } from '../core/device.js';
 import type { OpName } from '../ops/policy.js';
 
@@ -27,4 +28,10 @@ export interface BenchCase {
   /** The policy's op and shape class this case exercises: the harness names the variant the
    *  policy picked and times the other candidates as runners-up (ops/policy.ts). */
   policy?: { op: OpName; cls: string };
+}
+
+/** One run of a case's kernel, read back to the host (the output tensor is released). */
+export async function readBack(run: () => Tensor): Promise<Float32Array> {
+  const y = run();
+  try { return (await y.toArray()) as Float32Array; } finally { y.dispose(); }
 }

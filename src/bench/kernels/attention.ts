@@ -5,7 +5,7 @@
 import type { Gpu } from '../../core/device.js';
 import { fromF16, toF16 } from '../../core/dtype.js';
 import { Tensor } from '../../core/tensor.js';
-import type { BenchCase, PreparedCase } from '../case.js';
+import { readBack, type BenchCase, type PreparedCase } from '../case.js';
 import { attention } from '../../ops/attention.js';
 import { attentionSmall } from '../../ops/attention_small.js';
 import { regionAttention } from '../../ops/region_attention.js';
@@ -43,9 +43,7 @@ const tol = (dtype: FDType): [number, number] => (dtype === 'f16' ? [2e-5, 2 ** 
 
 /** Runs the op once and compares the sampled output rows (each `width` long) with the reference's. */
 async function checkRows(run: () => Tensor, rows: readonly number[], width: number, want: (row: number) => Float32Array, dtype: FDType): Promise<string | undefined> {
-  const y = run();
-  const got = await y.toArray();
-  y.dispose();
+  const got = await readBack(run);
   const [atol, rtol] = tol(dtype);
   for (const r of rows) {
     const w = want(r);
@@ -130,9 +128,7 @@ function softmaxCase(shape: number[], dtype: FDType): BenchCase {
       return {
         run,
         async check() {
-          const y = run();
-          const got = await y.toArray();
-          y.dispose();
+          const got = await readBack(run);
           let want = softmaxRef(x, n / N, N);
           if (dtype === 'f16') want = fromF16(toF16(want));
           return mismatch(got, want, (i) => i, dtype === 'f16' ? 2 ** -24 : 1e-30, dtype === 'f16' ? 2 ** -10 : 1e-5 + N * 6e-8, 'y');

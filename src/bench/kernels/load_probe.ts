@@ -7,7 +7,7 @@
 // Every case first checks its sum against the host's.
 import type { Gpu } from '../../core/device.js';
 import { Tensor } from '../../core/tensor.js';
-import type { BenchCase, PreparedCase } from '../case.js';
+import { readBack, type BenchCase, type PreparedCase } from '../case.js';
 
 const VEC4S = 4096, INVOCATIONS = 8192, ITERS = 1024, WG = 64;
 
@@ -38,9 +38,7 @@ function probe(entry: Probe): BenchCase {
       return {
         run,
         async check() {
-          const y = run();
-          const got = await y.toArray();
-          y.dispose();
+          const got = await readBack(run);
           // Lane l's sum: component c of every vec4 it loads; the host replays the addresses.
           for (const l of [0, 1, WG - 1, INVOCATIONS - 1]) {
             const lid = l % WG;

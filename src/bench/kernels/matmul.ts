@@ -3,7 +3,7 @@
 import type { Gpu } from '../../core/device.js';
 import { fromF16, toF16 } from '../../core/dtype.js';
 import { Tensor } from '../../core/tensor.js';
-import type { BenchCase, PreparedCase } from '../case.js';
+import { readBack, type BenchCase, type PreparedCase } from '../case.js';
 import { TILE, matmulTiled } from '../../ops/matmul.js';
 import { linear, uploadWeight, type Weight } from '../../ops/linear.js';
 import { GEMV_MAX_ROWS, gemmClass } from '../../ops/policy.js';
@@ -63,9 +63,7 @@ function matmulCase(op: Op | Fixed, M: number, K: number, N: number, wd: 'f32' |
       return {
         run,
         async check() {
-          const y = run();
-          const got = (await y.toArray()) as Float32Array;
-          y.dispose();
+          const got = await readBack(run);
           const rows = [0, M - 1, Math.floor(M / 2), Math.floor(M / 3)];
           for (const m of rows) {
             for (let n = 0; n < N; n += n < 64 ? 1 : 97) {

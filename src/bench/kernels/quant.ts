@@ -10,7 +10,7 @@ import { Tensor } from '../../core/tensor.js';
 import { dequantizeGroups, quantBytes, quantizeGroups, type QuantFormat } from '../../core/quant.js';
 import { QuantTensor } from '../../ops/quant_linear.js';
 import { linear, SplitWeight, uploadWeight, type Weight, type WeightPart } from '../../ops/linear.js';
-import type { BenchCase, PreparedCase } from '../case.js';
+import { readBack, type BenchCase, type PreparedCase } from '../case.js';
 import { GEMV_MAX_ROWS } from '../../ops/policy.js';
 
 const GROUP = 32;
@@ -63,7 +63,7 @@ function linearCase(format: QuantFormat | 'f32', M: number, K: number, N: number
       }
       const x = Tensor.fromArray(gpu, xh, [M, K], 'f32', 'x');
       const run = () => linear(x, w);
-      const read = async () => { const y = run(); try { return (await y.toArray()) as Float32Array; } finally { y.dispose(); } };
+      const read = () => readBack(run);
       return {
         run,
         check: async () => mismatch(await read(), xh, rowOf, M, N, K),
