@@ -63,6 +63,8 @@ test('LLAVA_ST_KERNEL syntax: op=variant, op:class=variant; clear errors for unk
 test('shape classes follow the call: K for GEMM, head dim and decode for attention, row width for norms', () => {
   const lin = (K: number) => classify.gemm({ K } as never);
   assert.deepEqual([lin(32), lin(64), lin(65), lin(1024), lin(3584)], ['smallK', 'smallK', 'midK', 'midK', 'largeK']);
+  const gemv = (K: number) => classify.gemv({ K } as never);
+  assert.deepEqual([gemv(48), gemv(256), gemv(257), gemv(3584)], ['smallK', 'smallK', 'largeK', 'largeK']);
   const att = (Lq: number, D: number) => classify.attention({ Lq, D } as never);
   assert.deepEqual([att(729, 16), att(1, 24), att(100, 128), att(1, 128)], ['smallD.prefill', 'smallD.decode', 'largeD.prefill', 'largeD.decode']);
   for (const op of OP_NAMES) assert.ok(SHAPE_CLASSES[op].length > 0);
