@@ -42,7 +42,8 @@ const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | 
   --viz OUT          draw the boxes and the span: .png (image, or a contact sheet) or .gif (video)
   --raw-tokens       control tokens typed in --prompt/--query (<|im_end|>, <im_patch>, a second <image>)
                      act as tokens, as in the reference; by default they are read as plain text
-environment: LLAVA_ST_PROFILE=1 prints the GPU time of every kernel at the end (timestamp queries);
+environment: LLAVA_ST_PROFILE=1 prints the GPU time of every kernel at the end (timestamp queries;
+  LLAVA_ST_PROFILE=shapes: a row per kernel and op shape);
   LLAVA_ST_KERNEL=op=variant,... forces kernel variants; LLAVA_ST_TUNE=off skips the kernel cache and tuning;
   LLAVA_ST_TRACE=N prints a line as each batch of N kernels completes (how far a long run has got)`;
 
@@ -181,7 +182,7 @@ export async function runMain(argv: string[]): Promise<number> {
     // The plan (headers only) decides the weight format; nothing is read when nothing fits.
     const { layout } = await resolveLayout(gpu, modelDir, { compute: dtype, want: weightsArg, group, maxNewTokens: maxNew, ...(memoryGB !== undefined ? { memoryGB } : {}) });
     if (layout.format !== dtype) console.error(`weights: ${layout.format}${layout.format.startsWith('q') ? ` (groups of ${layout.group})` : ''}, compute ${dtype}${weightsArg === 'auto' ? ' (auto: see llava-st plan)' : ''}`);
-    const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile() : undefined;
+    const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile({ byShape: process.env.LLAVA_ST_PROFILE === 'shapes' }) : undefined;
     const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };
     const assistant = await Assistant.load(gpu, modelDir, { dtype, tokenizer, weights: { format: layout.format, group: layout.group }, onProgress: (s, d, t) => { if (s === 'weights') bars.weights.update(d, t); } });
     bars.weights.done();

@@ -1,6 +1,7 @@
 // Per-kernel GPU time: every dispatch gets a compute pass of its own whose beginning and end are
 // timestamped, and the times are summed by kernel label. Slower than normal encoding (one pass per
-// dispatch), so it is off unless asked for: `gpu.stream.profile()` or LLAVA_ST_PROFILE=1 in the CLI.
+// dispatch), so it is off unless asked for: `gpu.stream.profile()` or LLAVA_ST_PROFILE=1 in the CLI
+// (LLAVA_ST_PROFILE=shapes: one row per kernel and op shape, which says what to tune for).
 import type { Gpu } from './device.js';
 
 const CAPACITY = 2048; // dispatches per query set; the stream submits when it is full
@@ -13,8 +14,11 @@ export class Profiler {
   private labels: string[] = [];
   private readonly totals = new Map<string, KernelTime>();
   private pendingReads: Promise<void>[] = [];
+  /** Set by the kernel policy around one op's dispatches when timing by shape: `gemm:smallK 72900×32×96`. */
+  context: string | undefined;
 
-  constructor(private readonly gpu: Gpu) {
+  /** byShape: each row is a kernel and the op call (class and shape) it served, not the kernel alone. */
+  constructor(private readonly gpu: Gpu, readonly byShape = false) {
     this.querySet = gpu.device.createQuerySet({ type: 'timestamp', count: 2 * CAPACITY });
     this.resolveBuf = gpu.device.createBuffer({ size: 16 * CAPACITY, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
   }
@@ -24,7 +28,7 @@ export class Profiler {
   /** The timestamp writes for the next dispatch. */
   next(label: string): GPUComputePassTimestampWrites {
     const i = this.labels.length;
-    this.labels.push(label);
+    this.labels.push(this.context === undefined ? label : `${label}  ${this.context}`);
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
   }
 

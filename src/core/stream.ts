@@ -78,12 +78,15 @@ export class CommandStream {
   }
 
   /** Times every following dispatch by kernel (see core/profiler.ts); needs timestamp-query. */
-  profile(): Profiler {
+  profile(opts: { byShape?: boolean } = {}): Profiler {
     if (!this.gpu.hasTimestamps) throw new DeviceError('profiling needs the timestamp-query feature, which this device lacks');
     this.submit();
-    this.profiler ??= new Profiler(this.gpu);
+    this.profiler ??= new Profiler(this.gpu, opts.byShape);
     return this.profiler;
   }
+
+  /** The profiler, when one is timing (the policy labels op shapes through it). */
+  get profiling(): Profiler | undefined { return this.profiler; }
 
   dispatch(pipeline: GPUComputePipeline, bindGroups: GPUBindGroup[], x: number, y = 1, z = 1, label = 'kernel'): void {
     let pass = this.pass;

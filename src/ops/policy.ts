@@ -187,6 +187,21 @@ export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = {
   qgemv: (c) => c.parts[0]!.w.format,
 };
 
+const cols = (parts: readonly { w: { shape: readonly number[] } }[]): number => parts.reduce((n, p) => n + p.w.shape[0]!, 0);
+const rows = (x: Tensor): string => `${x.size / x.shape[x.rank - 1]!}×${x.shape[x.rank - 1]}`;
+/** A call's problem size, as the by-shape profile (LLAVA_ST_PROFILE=shapes) labels it. */
+export const describe: { [O in OpName]: (call: Ops[O]['call']) => string } = {
+  gemm: (c) => `${c.M}×${c.K}×${cols(c.parts)}`, // M×K×N
+  gemv: (c) => `${c.M}×${c.K}×${cols(c.parts)}`,
+  // decode: one row per key count would make a row per token; the cache's capacity instead
+  attention: (c) => `q ${c.Lq}×${c.Hq}×${c.D} kv ${c.Lq === 1 ? `≤${c.Lmax}` : c.kvLength}×${c.Hkv}${c.causal ? ' causal' : ''}`,
+  norm: (c) => `${c.op} ${rows(c.x)}`,
+  softmax: (c) => rows(c.x),
+  pointwise: (c) => `${c.op} ${c.inputs[0]!.size}`,
+  qgemm: (c) => `${c.M}×${c.K}×${cols(c.parts)}`,
+  qgemv: (c) => `${c.M}×${c.K}×${cols(c.parts)}`,
+};
+
 export type AdapterClass = 'software' | 'integrated' | 'discrete';
 
 /** Software rasterizers and CPU fallbacks; then integrated by vendor/name; the rest discrete. */
@@ -342,8 +357,17 @@ export class Policy {
 
   /** Runs an op's call with the variant chosen for its shape class. */
   run<O extends OpName>(op: O, call: Ops[O]['call']): Ops[O]['result'] {
-    const { candidate } = this.choose(op, classify[op](call));
-    return candidate.run(call, { ...candidate.params, variant: candidate.name });
+    const cls = classify[op](call);
+    const { candidate } = this.choose(op, cls);
+    const profiler = this.gpu.stream.profiling;
+    if (!profiler?.byShape) return candidate.run(call, { ...candidate.params, variant: candidate.name });
+    const outer = profiler.context; // a scratch qgemm runs the gemm it chose inside its own call
+    profiler.context = `${op}:${cls} ${describe[op](call)}`;
+    try {
+      return candidate.run(call, { ...candidate.params, variant: candidate.name });
+    } finally {
+      profiler.context = outer;
+    }
   }
 }
 
