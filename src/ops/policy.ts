@@ -18,6 +18,7 @@ import { fnv1a, kernelLibraryDigest } from '../core/kernel.js';
 import { recordReg, regFits, type RegConfig, type RegPart } from './matmul.js';
 import { recordRows, type RowsParams } from './matmul_rows.js';
 import { recordShared, sharedFits, type SharedParams } from './matmul_shared.js';
+import { recordBcast, type BcastParams } from './matmul_bcast.js';
 import { attentionSmall, type SmallAttentionParams } from './attention_small.js';
 import { attentionFlash, type FlashAttentionParams } from './attention_flash.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
@@ -81,6 +82,12 @@ const gemvRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c
 /** A GEMV candidate (matmul_reg with tm = M), runnable where the limits allow GEMV_MAX_ROWS rows. */
 const gemv = (name: string, params: RegConfig): Candidate<'gemv'> =>
   ({ name, params, when: (gpu) => regFits(gpu, { ...params, tm: GEMV_MAX_ROWS }), run: gemvRun });
+/** A GEMV candidate of matmul_bcast (lanes over N, x shared by subgroupBroadcast; tm = M): where
+ *  the device has subgroups. A K that is not a multiple of 4 (never a model's) takes gemv.n8k8v4. */
+const bcastGemv = (name: string, params: BcastParams): Candidate<'gemv', BcastParams> => ({
+  name, params, classes: ['smallK'], when: (gpu) => gpu.hasSubgroups,
+  run: (c, p) => (c.K % 4 === 0 ? recordBcast(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M }) : gemvRun(c, { tm: 1, tn: 8, wg: 8, vec: 4 })),
+});
 const quantRun = (c: QuantCall, p: QuantConfig): void => recordQuant(c.x, c.parts, c.y, c.bias, p);
 const qgemvRun = (c: QuantCall, p: QuantConfig): void => recordQuant(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M });
 // Dequantized f32 rows, 32 MiB a chunk: big enough that a chunk's GEMM fills the device, small
@@ -120,6 +127,12 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     // are a subgroupAdd, then a parallel halving in workgroup memory (wgsl/matmul_reg.wgsl).
     gemv('gemv.n4k128v4', { tm: 1, tn: 4, wg: 128, vec: 4 }),
     gemv('gemv.n2k256v4', { tm: 1, tn: 2, wg: 256, vec: 4 }),
+    // Small K (the demo's lm_head, 1×48×151960): lanes over N, each lane reads its W rows whole and
+    // x comes by subgroupBroadcast (ops/matmul_bcast), so no lane idles in a K split of 6 steps.
+    // lavapipe, 1×48×151960: n8 1.7×, n8w32 2× gemv.n8k8v4 (tn 4 or 16 slower).
+    bcastGemv('bcast.n8', { tm: 1, tn: 8, wg: 8 }),
+    bcastGemv('bcast.n8w32', { tm: 1, tn: 8, wg: 32 }),
+    bcastGemv('bcast.n4w64', { tm: 1, tn: 4, wg: 64 }),
   ],
   attention: [
     // minWorkgroups: split the keys until this many workgroups run (fills the CPU threads / the SMs).
@@ -176,31 +189,91 @@ export const gemvClass = (K: number): string => (K <= 256 ? 'smallK' : 'largeK')
 export const attentionClass = (Lq: number, D: number): string => `${D <= 32 ? 'smallD' : 'largeD'}.${Lq === 1 ? 'decode' : 'prefill'}`;
 export const rowClass = (op: 'norm' | 'softmax', n: number): string => (n <= (op === 'norm' ? 256 : 1024) ? 'narrow' : 'wide');
 
-export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = {
-  gemm: (c) => gemmClass(c.K),
-  gemv: (c) => gemvClass(c.K),
-  attention: (c) => attentionClass(c.Lq, c.D),
-  norm: (c) => rowClass('norm', c.x.shape[c.x.rank - 1]!),
-  softmax: (c) => rowClass('softmax', c.x.shape[c.x.rank - 1]!),
-  pointwise: () => 'any',
-  qgemm: (c) => c.parts[0]!.w.format,
-  qgemv: (c) => c.parts[0]!.w.format,
-};
+/** The size of an op's call: all that classes, profile labels and the tuner's trials read of it. */
+export interface Sizes {
+  gemm: { M: number; K: number; N: number };
+  gemv: { M: number; K: number; N: number };
+  /** kvLength: keys attended (at decode, one step's); Lmax: the KV cache's capacity. */
+  attention: { Lq: number; Hq: number; Hkv: number; D: number; Lmax: number; kvLength: number; causal: boolean };
+  norm: { op: 'layerNorm' | 'rmsNorm'; rows: number; C: number };
+  softmax: { rows: number; N: number };
+  pointwise: { op: string; n: number };
+  qgemm: { M: number; K: number; N: number; format: string };
+  qgemv: { M: number; K: number; N: number; format: string };
+}
 
 const cols = (parts: readonly { w: { shape: readonly number[] } }[]): number => parts.reduce((n, p) => n + p.w.shape[0]!, 0);
-const rows = (x: Tensor): string => `${x.size / x.shape[x.rank - 1]!}×${x.shape[x.rank - 1]}`;
-/** A call's problem size, as the by-shape profile (LLAVA_ST_PROFILE=shapes) labels it. */
-export const describe: { [O in OpName]: (call: Ops[O]['call']) => string } = {
-  gemm: (c) => `${c.M}×${c.K}×${cols(c.parts)}`, // M×K×N
-  gemv: (c) => `${c.M}×${c.K}×${cols(c.parts)}`,
-  // decode: one row per key count would make a row per token; the cache's capacity instead
-  attention: (c) => `q ${c.Lq}×${c.Hq}×${c.D} kv ${c.Lq === 1 ? `≤${c.Lmax}` : c.kvLength}×${c.Hkv}${c.causal ? ' causal' : ''}`,
-  norm: (c) => `${c.op} ${rows(c.x)}`,
-  softmax: (c) => rows(c.x),
-  pointwise: (c) => `${c.op} ${c.inputs[0]!.size}`,
-  qgemm: (c) => `${c.M}×${c.K}×${cols(c.parts)}`,
-  qgemv: (c) => `${c.M}×${c.K}×${cols(c.parts)}`,
+const rowsOf = (x: Tensor): number => x.size / x.shape[x.rank - 1]!;
+const linearSize = (c: LinearCall | QuantCall) => ({ M: c.M, K: c.K, N: cols(c.parts) });
+
+export const sizeOf: { [O in OpName]: (call: Ops[O]['call']) => Sizes[O] } = {
+  gemm: linearSize,
+  gemv: linearSize,
+  attention: (c) => ({ Lq: c.Lq, Hq: c.Hq, Hkv: c.Hkv, D: c.D, Lmax: c.Lmax, kvLength: c.kvLength, causal: c.causal }),
+  norm: (c) => ({ op: c.op, rows: rowsOf(c.x), C: c.x.shape[c.x.rank - 1]! }),
+  softmax: (c) => ({ rows: rowsOf(c.x), N: c.x.shape[c.x.rank - 1]! }),
+  pointwise: (c) => ({ op: c.op, n: c.inputs[0]!.size }),
+  qgemm: (c) => ({ ...linearSize(c), format: c.parts[0]!.w.format }),
+  qgemv: (c) => ({ ...linearSize(c), format: c.parts[0]!.w.format }),
 };
+
+/** The shape class of a size (SHAPE_CLASSES). */
+export const classOf: { [O in OpName]: (s: Sizes[O]) => string } = {
+  gemm: (s) => gemmClass(s.K),
+  gemv: (s) => gemvClass(s.K),
+  attention: (s) => attentionClass(s.Lq, s.D),
+  norm: (s) => rowClass('norm', s.C),
+  softmax: (s) => rowClass('softmax', s.N),
+  pointwise: () => 'any',
+  qgemm: (s) => s.format,
+  qgemv: (s) => s.format,
+};
+
+/** A size as the by-shape profile (LLAVA_ST_PROFILE=shapes) and `tune` label it. */
+export const label: { [O in OpName]: (s: Sizes[O]) => string } = {
+  gemm: (s) => `${s.M}×${s.K}×${s.N}`, // M×K×N
+  gemv: (s) => `${s.M}×${s.K}×${s.N}`,
+  // decode: one row per key count would make a row per token; the cache's capacity instead
+  attention: (s) => `q ${s.Lq}×${s.Hq}×${s.D} kv ${s.Lq === 1 ? `≤${s.Lmax}` : s.kvLength}×${s.Hkv}${s.causal ? ' causal' : ''}`,
+  norm: (s) => `${s.op} ${s.rows}×${s.C}`,
+  softmax: (s) => `${s.rows}×${s.N}`,
+  pointwise: (s) => `${s.op} ${s.n}`,
+  qgemm: (s) => `${s.M}×${s.K}×${s.N} ${s.format}`,
+  qgemv: (s) => `${s.M}×${s.K}×${s.N} ${s.format}`,
+};
+
+/** Multiply-adds (or elements) of one call: ranks the shapes of one class by the work they do. */
+export const workOf: { [O in OpName]: (s: Sizes[O]) => number } = {
+  gemm: (s) => s.M * s.K * s.N,
+  gemv: (s) => s.M * s.K * s.N,
+  attention: (s) => s.Lq * s.Hq * s.kvLength * s.D * (s.causal && s.Lq > 1 ? 0.5 : 1),
+  norm: (s) => s.rows * s.C,
+  softmax: (s) => s.rows * s.N,
+  pointwise: (s) => s.n,
+  qgemm: (s) => s.M * s.K * s.N,
+  qgemv: (s) => s.M * s.K * s.N,
+};
+
+export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = Object.fromEntries(
+  OP_NAMES.map((op) => [op, (c: never) => (classOf[op] as (s: unknown) => string)(sizeOf[op](c))])) as never;
+/** A call's problem size, as the by-shape profile (LLAVA_ST_PROFILE=shapes) labels it. */
+export const describe: { [O in OpName]: (call: Ops[O]['call']) => string } = Object.fromEntries(
+  OP_NAMES.map((op) => [op, (c: never) => (label[op] as (s: unknown) => string)(sizeOf[op](c))])) as never;
+
+/** One size an op runs at, and how many calls a question makes at it. */
+export interface Dispatch<O extends OpName = OpName> { op: O; size: Sizes[O]; calls: number }
+
+/** What a model dispatches for one question (model/workload.ts derives it from config.json): the
+ *  tuner times each class's candidates on these sizes rather than on its fixed trial. */
+export interface Workload {
+  /** Names the model and question in messages and the cache ("llava-st-synth, video question"). */
+  name: string;
+  dispatches: Dispatch[];
+}
+
+/** A dispatch's cache and profile label: `op:class size`. */
+export const dispatchLabel = (d: Dispatch): string =>
+  `${d.op}:${(classOf[d.op] as (s: unknown) => string)(d.size)} ${(label[d.op] as (s: unknown) => string)(d.size)}`;
 
 export type AdapterClass = 'software' | 'integrated' | 'discrete';
 
@@ -304,6 +377,8 @@ export class Policy {
   tuned: TunedTable | undefined;
   private forced: Map<string, string>;
   private readonly memo = new Map<string, { candidate: Candidate<OpName>; source: ChoiceSource }>();
+  /** Dispatches counted by label while recording (record()). */
+  private recording: Map<string, Dispatch> | undefined;
 
   constructor(private readonly gpu: Gpu, forced = '') {
     this.adapterClass = adapterClass(gpu);
@@ -355,14 +430,33 @@ export class Policy {
     return choice;
   }
 
+  /** Starts counting the size of every call run() makes (what a forward dispatches: test/model/workload). */
+  record(): void {
+    this.recording = new Map();
+  }
+
+  /** The calls counted since record(), by size; stops recording. */
+  recorded(): Dispatch[] {
+    const out = [...(this.recording?.values() ?? [])];
+    this.recording = undefined;
+    return out;
+  }
+
   /** Runs an op's call with the variant chosen for its shape class. */
   run<O extends OpName>(op: O, call: Ops[O]['call']): Ops[O]['result'] {
-    const cls = classify[op](call);
+    const size = sizeOf[op](call);
+    const cls = (classOf[op] as (s: Sizes[O]) => string)(size);
     const { candidate } = this.choose(op, cls);
     const profiler = this.gpu.stream.profiling;
+    const labelled = profiler?.byShape || this.recording ? dispatchLabel({ op, size, calls: 1 }) : '';
+    if (this.recording) {
+      const seen = this.recording.get(labelled);
+      if (seen) seen.calls++;
+      else this.recording.set(labelled, { op, size, calls: 1 } as Dispatch);
+    }
     if (!profiler?.byShape) return candidate.run(call, { ...candidate.params, variant: candidate.name });
     const outer = profiler.context; // a scratch qgemm runs the gemm it chose inside its own call
-    profiler.context = `${op}:${cls} ${describe[op](call)}`;
+    profiler.context = labelled;
     try {
       return candidate.run(call, { ...candidate.params, variant: candidate.name });
     } finally {
