@@ -11,7 +11,7 @@ import type { Dispatch, OpName, Sizes, Workload } from '../ops/policy.js';
 import { GEMV_MAX_ROWS } from '../ops/policy.js';
 import type { ComputeDType } from '../nn/weights.js';
 import type { LlavaStConfig } from './config.js';
-import { FAST_TOKENS_PER_FRAME, TEXT_TOKENS, framesPerBatch } from './plan.js';
+import { FAST_TOKENS_PER_FRAME, TEXT_TOKENS, framesPerBatch, readCheckpointFacts } from './plan.js';
 
 /** The question a workload is for. */
 export interface Question {
@@ -92,4 +92,15 @@ export function modelWorkload(c: LlavaStConfig, q: Question, opts: { compute: Co
   // Decode steps attend to S+1.. keys: one size stands for them all, the middle step's.
   decoder(1, S + Math.ceil(q.newTokens / 2), q.newTokens - 1);
   return { name: `${opts.name ?? c.dir}, ${q.kind} question of ${S} tokens, ${q.newTokens} new`, dispatches: [...counts.values()] };
+}
+
+/** What the tuner times for a model (loadPolicy's `workload`): its typical question, per compute dtype. */
+export function tuningWorkload(c: LlavaStConfig, maxBinding: number): (compute: ComputeDType) => Workload {
+  const name = c.dir.replace(/\/+$/, '').split('/').pop() || c.dir;
+  return (compute) => modelWorkload(c, typicalQuestion(c), { compute, maxBinding, name });
+}
+
+/** The same from a checkpoint folder (config.json and the safetensors headers only). */
+export async function tuningWorkloadOf(dir: string, maxBinding: number): Promise<(compute: ComputeDType) => Workload> {
+  return tuningWorkload((await readCheckpointFacts(dir)).config, maxBinding);
 }

@@ -310,7 +310,20 @@ export const DEFAULTS: Record<AdapterClass, Defaults> = {
 };
 
 /** One measured winner, as cached. */
-export interface Measured { variant: string; ms: number; shape: string; runnersUp: { variant: string; ms: number }[]; failed?: string[] }
+export interface Measured {
+  variant: string;
+  /** The winner's time: on the class's fixed trial, or (tuned for a model) its calls' total per question. */
+  ms: number;
+  /** What it was measured on: the trial, or the model's sizes with their calls. */
+  shape: string;
+  /** Tuned for a model: each size timed, its calls a question, the winner's time a call, and the
+   *  trial actually timed where the size was cut (ops/tune.ts: MAX_MACS). */
+  shapes?: { shape: string; calls: number; ms: number; timedOn?: string }[];
+  runnersUp: { variant: string; ms: number }[];
+  /** Dropped after one run, over 3× the best so far on a shape (not timed further). */
+  slow?: string[];
+  failed?: string[];
+}
 
 /** What tuning found for a device: the cache file's content. */
 export interface TunedTable {
@@ -323,6 +336,8 @@ export interface TunedTable {
   dtype: 'f32' | 'f16';
   /** `${op}:${shapeClass}` -> winner. */
   winners: Record<string, Measured>;
+  /** Tuned for a model's question (model/workload.ts): its name; absent: the fixed trials. */
+  workload?: string;
 }
 
 export interface PolicyKey { adapter: string; driver: string; backend: string; library: string }
