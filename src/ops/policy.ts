@@ -129,7 +129,7 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     gemv('gemv.n2k256v4', { tm: 1, tn: 2, wg: 256, vec: 4 }),
     // Small K (the demo's lm_head, 1×48×151960): lanes over N, each lane reads its W rows whole and
     // x comes by subgroupBroadcast (ops/matmul_bcast), so no lane idles in a K split of 6 steps.
-    // lavapipe, 1×48×151960: n8 1.7×, n8w32 2× gemv.n8k8v4 (tn 4 or 16 slower).
+    // lavapipe, 1×48×151960 (loaded machine): n8 and n8w32 4-5× gemv.n8k8v4 (tn 4 2.5×, tn 16 2-3×).
     bcastGemv('bcast.n8', { tm: 1, tn: 8, wg: 8 }),
     bcastGemv('bcast.n8w32', { tm: 1, tn: 8, wg: 32 }),
     bcastGemv('bcast.n4w64', { tm: 1, tn: 4, wg: 64 }),
@@ -300,7 +300,7 @@ export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string
 // reasonable starting points that `llava-st tune` replaces with measurements.
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
-    gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
+    gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: { '*': 'gemv.n8k8v4', smallK: 'bcast.n8' },
     attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4',
     qgemm: { '*': 'deq8x8.k8', q4: 'scratch' }, qgemv: 'deq.n8k8', dtype: () => 'f32' },
   integrated: { gemm: 'shared64x64.t4x4', gemv: { '*': 'gemv.n4k128v4', smallK: 'gemv.n8k8v4' }, attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1',
