@@ -317,7 +317,7 @@ export interface Measured {
   /** What it was measured on: the trial, or the model's sizes with their calls. */
   shape: string;
   /** Tuned for a model: each size timed, its calls a question, the winner's time a call, and the
-   *  trial actually timed where the size was cut (ops/tune.ts: MAX_MACS). */
+   *  trial actually timed where the size was cut (ops/tune.ts: MAX_MACS; `ms` is scaled up). */
   shapes?: { shape: string; calls: number; ms: number; timedOn?: string }[];
   runnersUp: { variant: string; ms: number }[];
   /** Dropped after one run, over 3× the best so far on a shape (not timed further). */

@@ -359,7 +359,7 @@ export async function measureClass<O extends OpName>(gpu: Gpu, timer: GpuTimer, 
     return {
       variant: winner.variant, ms: winner.ms,
       shape: timings.map((t) => (workload ? `${t.shape} ×${t.calls}` : t.shape)).join(', '),
-      ...(workload ? { shapes: timings.map((t, i) => ({ shape: t.shape, calls: t.calls, ...(t.scale !== 1 ? { timedOn: t.trial.shape } : {}), ms: winner.each[i]! })) } : {}),
+      ...(workload ? { shapes: timings.map((t, i) => ({ shape: t.shape, calls: t.calls, ms: winner.each[i]! * t.scale, ...(t.scale !== 1 ? { timedOn: t.trial.shape } : {}) })) } : {}),
       runnersUp: times.filter((x) => x !== winner).map(({ variant, ms }) => ({ variant, ms })),
       ...(slow.length ? { slow } : {}),
       ...(failed.length ? { failed } : {}),
