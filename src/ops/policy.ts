@@ -2,10 +2,13 @@
 // what parameters (tile shapes, lanes, workgroup sizes), and which compute dtype `--dtype auto`
 // means. Ops ask it (linear, attention, layerNorm/rmsNorm, softmax); nn and model code never see it.
 //
-// A choice is made per op and shape class (classify() below), by the first rule that applies:
+// A choice is made per op and shape class, by the first rule that applies. A call's class is a
+// function of its size (sizeOf, classOf below: e.g. GEMM by K); the same sizes label the by-shape
+// profile, are what model/workload.ts lists for a model and what the tuner times.
 //   1. forced    LLAVA_ST_KERNEL=gemm=reg8x8.k8v4,attention:smallD.prefill=fused.wg16 (or forceKernels())
 //   2. measured  the winner cached for this adapter + driver + library version (ops/tune.ts times
-//                every candidate on the device after checking it against the reference)
+//                every candidate on the device after checking it against the reference: on a
+//                model's own sizes with `llava-st tune --model`, else on one fixed trial a class)
 //   3. default   the table of the adapter's class (software / integrated / discrete) below
 //
 // Adding a variant: write its kernel (a function taking an explicit params object) and its test, then
@@ -254,6 +257,8 @@ export const workOf: { [O in OpName]: (s: Sizes[O]) => number } = {
   qgemv: (s) => s.M * s.K * s.N,
 };
 
+// (Built per op from sizeOf and classOf / label; the casts only restate that pairing to TypeScript.)
+/** A call's shape class. */
 export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = Object.fromEntries(
   OP_NAMES.map((op) => [op, (c: never) => (classOf[op] as (s: unknown) => string)(sizeOf[op](c))])) as never;
 /** A call's problem size, as the by-shape profile (LLAVA_ST_PROFILE=shapes) labels it. */
