@@ -8,9 +8,9 @@ import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { requestGpu } from '../core/device.js';
 import { InputError } from '../core/errors.js';
-import { checkModelDir } from './preflight.js';
+import { readCheckpointFacts } from '../model/plan.js';
 import { loadPolicy, formatMeasured, TOP_SHAPES } from '../ops/tune.js';
-import { tuningWorkloadOf } from '../model/workload.js';
+import { tuningWorkload } from '../model/workload.js';
 import { OP_NAMES, SHAPE_CLASSES, adapterClass, policyFor, type OpName } from '../ops/policy.js';
 
 const HELP = `usage: llava-st tune [--model DIR] [--show] [--ops gemm,attention,...] [--budget SECONDS] [--json FILE]
@@ -34,11 +34,12 @@ export async function tuneMain(argv: string[]): Promise<number> {
   if (unknown) throw new InputError(`--ops: unknown op "${unknown}" (${OP_NAMES.join(', ')})`);
   const budget = values.budget !== undefined ? Number(values.budget) : 120;
   if (!(budget > 0)) throw new InputError(`--budget ${values.budget}: expected a positive number of seconds`);
-  if (values.model !== undefined) await checkModelDir(values.model);
+  // config.json and the safetensors headers, checked against each other before the device starts.
+  const model = values.model !== undefined ? (await readCheckpointFacts(values.model)).config : undefined;
   const gpu = await requestGpu();
   try {
     console.log(`adapter  ${gpu.adapter.description || gpu.adapter.device} (${adapterClass(gpu)})`);
-    const workload = values.model !== undefined ? await tuningWorkloadOf(values.model, gpu.limits.maxStorageBufferBindingSize) : undefined;
+    const workload = model ? tuningWorkload(model, gpu.limits.maxStorageBufferBindingSize) : undefined;
     const policy = await loadPolicy(gpu, {
       mode: values.show ? 'read' : 'force', budgetMs: budget * 1000, ...(ops ? { ops } : {}), ...(workload ? { workload } : {}),
       log: (s) => console.log(`  ${s}`),
