@@ -11,7 +11,8 @@
 // model measures nothing.
 //
 // The cost is bounded: a time budget (default 30 s) after which the remaining classes keep the
-// adapter class's defaults until `llava-st tune`; on an idle lavapipe the whole table takes ~10–20 s.
+// adapter class's defaults until `llava-st tune` (a class under way finishes); on an idle lavapipe
+// the fixed trials take ~10–20 s, the demo model's own sizes ~90 s under load (`tune --model`).
 import type { Gpu } from '../core/device.js';
 import { fromF16, toF16 } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
@@ -485,8 +486,11 @@ export async function loadPolicy(gpu: Gpu, opts: LoadOptions = {}): Promise<Poli
     await store.save(id, JSON.stringify(table, null, 1) + '\n');
     log(`tuned in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  const missing = (opts.ops ?? OP_NAMES).flatMap((op) => SHAPE_CLASSES[op].filter((cls) => !table.winners[`${op}:${cls}`]).map((cls) => `${op}:${cls}`));
-  if (missing.length && mode !== 'force') log(`${missing.length} shape classes not measured yet (${missing.join(', ')}): defaults there until \`llava-st tune\``);
+  // For a model, only the classes it runs matter.
+  const runs = opts.workload ? new Set(opts.workload(table.dtype).dispatches.map((d) => `${d.op}:${classOf[d.op](d.size as never)}`)) : undefined;
+  const missing = (opts.ops ?? OP_NAMES).flatMap((op) => SHAPE_CLASSES[op].map((cls) => `${op}:${cls}`))
+    .filter((k) => !table.winners[k] && (!runs || runs.has(k)));
+  if (missing.length && mode !== 'force') log(`${missing.length} shape classes not measured yet (${missing.join(', ')}): defaults there until \`llava-st tune${opts.workload ? ' --model' : ''}\``);
   policy.useTuned(table);
   return policy;
 }
