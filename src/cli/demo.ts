@@ -6,6 +6,7 @@ import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestGpu } from '../core/device.js';
 import { loadPolicy } from '../ops/tune.js';
+import { tuningWorkloadOf } from '../model/workload.js';
 import { InputError } from '../core/errors.js';
 import { Assistant } from '../tasks/assistant.js';
 import type { AnswerTask } from '../tasks/coordinates.js';
@@ -58,7 +59,8 @@ export async function demoMain(argv: string[]): Promise<number> {
   const bar = new Progress('loading weights');
   try {
     // The kernel policy's cached measurements (tuned once on first use; LLAVA_ST_TUNE=off: defaults).
-    const policy = await loadPolicy(gpu, { log: (s) => console.error(`kernels: ${s}`) });
+    const workload = await tuningWorkloadOf(modelDir, gpu.limits.maxStorageBufferBindingSize);
+    const policy = await loadPolicy(gpu, { workload, log: (s) => console.error(`kernels: ${s}`) });
     const dtype = dtypeArg === 'auto' ? policy.dtype : dtypeArg;
     if (dtype === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
     console.log(`model    ${modelDir} (${dtype})\nadapter  ${gpu.adapter.description || gpu.adapter.device}`);

@@ -68,10 +68,12 @@ function positiveInt(flag: string, s: string | undefined): number | undefined {
 
 async function realAnswerer(modelDir: string, opts: { dtype: 'f32' | 'f16'; maxNewTokens: number; weights?: { format: WeightFormat; group: number } }): Promise<{ answer: Answerer; close: () => void }> {
   const { requestGpu, Assistant, loadPolicy } = await import('../index.js');
+  const { tuningWorkloadOf } = await import('../model/workload.js');
   const gpu = await requestGpu();
   try {
     // The kernel policy's cached measurements (tuned once on first use; LLAVA_ST_TUNE=off: defaults).
-    await loadPolicy(gpu, { log: (s) => process.stderr.write(`kernels: ${s}\n`) });
+    const workload = await tuningWorkloadOf(modelDir, gpu.limits.maxStorageBufferBindingSize);
+    await loadPolicy(gpu, { workload, log: (s) => process.stderr.write(`kernels: ${s}\n`) });
     const bar = new Progress('loading weights');
     const assistant = await Assistant.load(gpu, modelDir, { dtype: opts.dtype, ...(opts.weights ? { weights: opts.weights } : {}), onProgress: (_s, d, t) => bar.update(d, t) });
     bar.done();

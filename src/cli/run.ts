@@ -11,6 +11,7 @@ import type { AnswerTask } from '../tasks/coordinates.js';
 import { Progress } from './progress.js';
 import { writeViz } from './viz_output.js';
 import { loadPolicy } from '../ops/tune.js';
+import { tuningWorkload } from '../model/workload.js';
 import { formatProfile } from '../core/profiler.js';
 import { intArg, outputFile, parseCommandArgs } from './args.js';
 import { checkMedia, checkModelDir } from './preflight.js';
@@ -177,7 +178,9 @@ export async function runMain(argv: string[]): Promise<number> {
   try {
     if (dtypeArg === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
     // The kernel policy's measurements (cached per adapter; tuned once on first use, LLAVA_ST_TUNE=off skips).
-    const policy = await loadPolicy(gpu, { log: (s) => console.error(`kernels: ${s}`) });
+    // First-run tuning times this model's own sizes (model/workload.ts).
+    const workload = tuningWorkload(config, gpu.limits.maxStorageBufferBindingSize);
+    const policy = await loadPolicy(gpu, { workload, log: (s) => console.error(`kernels: ${s}`) });
     const dtype = dtypeArg === 'auto' ? policy.dtype : dtypeArg;
     // The plan (headers only) decides the weight format; nothing is read when nothing fits.
     const { layout } = await resolveLayout(gpu, modelDir, { compute: dtype, want: weightsArg, group, maxNewTokens: maxNew, ...(memoryGB !== undefined ? { memoryGB } : {}) });

@@ -31,9 +31,9 @@ export const MEMORY_SHARE = { cpu: 0.6, gpu: 0.9 } as const;
 /** Node's heap, Dawn's staging buffers, a video's decoded frames and the tokenizer. */
 export const RUNTIME_BYTES = 1 << 30;
 /** Tokens of chat template and question around the media block (a generous bound). */
-const TEXT_TOKENS = 160;
+export const TEXT_TOKENS = 160;
 /** Fast-path tokens a video frame keeps in the prompt (mm_perceiver_latents_fast, §7.2). */
-const FAST_TOKENS_PER_FRAME = 9;
+export const FAST_TOKENS_PER_FRAME = 9;
 
 /** What the plan needs to know of the adapter. */
 export interface AdapterFacts {

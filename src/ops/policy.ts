@@ -2,10 +2,13 @@
 // what parameters (tile shapes, lanes, workgroup sizes), and which compute dtype `--dtype auto`
 // means. Ops ask it (linear, attention, layerNorm/rmsNorm, softmax); nn and model code never see it.
 //
-// A choice is made per op and shape class (classify() below), by the first rule that applies:
+// A choice is made per op and shape class, by the first rule that applies. A call's class is a
+// function of its size (sizeOf, classOf below: e.g. GEMM by K); the same sizes label the by-shape
+// profile, are what model/workload.ts lists for a model and what the tuner times.
 //   1. forced    LLAVA_ST_KERNEL=gemm=reg8x8.k8v4,attention:smallD.prefill=fused.wg16 (or forceKernels())
 //   2. measured  the winner cached for this adapter + driver + library version (ops/tune.ts times
-//                every candidate on the device after checking it against the reference)
+//                every candidate on the device after checking it against the reference: on a
+//                model's own sizes with `llava-st tune --model`, else on one fixed trial a class)
 //   3. default   the table of the adapter's class (software / integrated / discrete) below
 //
 // Adding a variant: write its kernel (a function taking an explicit params object) and its test, then
@@ -18,6 +21,7 @@ import { fnv1a, kernelLibraryDigest } from '../core/kernel.js';
 import { recordReg, regFits, type RegConfig, type RegPart } from './matmul.js';
 import { recordRows, type RowsParams } from './matmul_rows.js';
 import { recordShared, sharedFits, type SharedParams } from './matmul_shared.js';
+import { recordBcast, type BcastParams } from './matmul_bcast.js';
 import { attentionSmall, type SmallAttentionParams } from './attention_small.js';
 import { attentionFlash, type FlashAttentionParams } from './attention_flash.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
@@ -81,6 +85,12 @@ const gemvRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c
 /** A GEMV candidate (matmul_reg with tm = M), runnable where the limits allow GEMV_MAX_ROWS rows. */
 const gemv = (name: string, params: RegConfig): Candidate<'gemv'> =>
   ({ name, params, when: (gpu) => regFits(gpu, { ...params, tm: GEMV_MAX_ROWS }), run: gemvRun });
+/** A GEMV candidate of matmul_bcast (lanes over N, x shared by subgroupBroadcast; tm = M): where
+ *  the device has subgroups. A K that is not a multiple of 4 (never a model's) takes gemv.n8k8v4. */
+const bcastGemv = (name: string, params: BcastParams): Candidate<'gemv', BcastParams> => ({
+  name, params, classes: ['smallK'], when: (gpu) => gpu.hasSubgroups,
+  run: (c, p) => (c.K % 4 === 0 ? recordBcast(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M }) : gemvRun(c, { tm: 1, tn: 8, wg: 8, vec: 4 })),
+});
 const quantRun = (c: QuantCall, p: QuantConfig): void => recordQuant(c.x, c.parts, c.y, c.bias, p);
 const qgemvRun = (c: QuantCall, p: QuantConfig): void => recordQuant(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M });
 // Dequantized f32 rows, 32 MiB a chunk: big enough that a chunk's GEMM fills the device, small
@@ -120,6 +130,12 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     // are a subgroupAdd, then a parallel halving in workgroup memory (wgsl/matmul_reg.wgsl).
     gemv('gemv.n4k128v4', { tm: 1, tn: 4, wg: 128, vec: 4 }),
     gemv('gemv.n2k256v4', { tm: 1, tn: 2, wg: 256, vec: 4 }),
+    // Small K (the demo's lm_head, 1×48×151960): lanes over N, each lane reads its W rows whole and
+    // x comes by subgroupBroadcast (ops/matmul_bcast), so no lane idles in a K split of 6 steps.
+    // lavapipe, 1×48×151960 (loaded machine): n8 and n8w32 4-5× gemv.n8k8v4 (tn 4 2.5×, tn 16 2-3×).
+    bcastGemv('bcast.n8', { tm: 1, tn: 8, wg: 8 }),
+    bcastGemv('bcast.n8w32', { tm: 1, tn: 8, wg: 32 }),
+    bcastGemv('bcast.n4w64', { tm: 1, tn: 4, wg: 64 }),
   ],
   attention: [
     // minWorkgroups: split the keys until this many workgroups run (fills the CPU threads / the SMs).
@@ -176,31 +192,93 @@ export const gemvClass = (K: number): string => (K <= 256 ? 'smallK' : 'largeK')
 export const attentionClass = (Lq: number, D: number): string => `${D <= 32 ? 'smallD' : 'largeD'}.${Lq === 1 ? 'decode' : 'prefill'}`;
 export const rowClass = (op: 'norm' | 'softmax', n: number): string => (n <= (op === 'norm' ? 256 : 1024) ? 'narrow' : 'wide');
 
-export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = {
-  gemm: (c) => gemmClass(c.K),
-  gemv: (c) => gemvClass(c.K),
-  attention: (c) => attentionClass(c.Lq, c.D),
-  norm: (c) => rowClass('norm', c.x.shape[c.x.rank - 1]!),
-  softmax: (c) => rowClass('softmax', c.x.shape[c.x.rank - 1]!),
-  pointwise: () => 'any',
-  qgemm: (c) => c.parts[0]!.w.format,
-  qgemv: (c) => c.parts[0]!.w.format,
-};
+/** The size of an op's call: all that classes, profile labels and the tuner's trials read of it. */
+export interface Sizes {
+  gemm: { M: number; K: number; N: number };
+  gemv: { M: number; K: number; N: number };
+  /** kvLength: keys attended (at decode, one step's); Lmax: the KV cache's capacity. */
+  attention: { Lq: number; Hq: number; Hkv: number; D: number; Lmax: number; kvLength: number; causal: boolean };
+  norm: { op: 'layerNorm' | 'rmsNorm'; rows: number; C: number };
+  softmax: { rows: number; N: number };
+  pointwise: { op: string; n: number };
+  qgemm: { M: number; K: number; N: number; format: string };
+  qgemv: { M: number; K: number; N: number; format: string };
+}
 
 const cols = (parts: readonly { w: { shape: readonly number[] } }[]): number => parts.reduce((n, p) => n + p.w.shape[0]!, 0);
-const rows = (x: Tensor): string => `${x.size / x.shape[x.rank - 1]!}×${x.shape[x.rank - 1]}`;
-/** A call's problem size, as the by-shape profile (LLAVA_ST_PROFILE=shapes) labels it. */
-export const describe: { [O in OpName]: (call: Ops[O]['call']) => string } = {
-  gemm: (c) => `${c.M}×${c.K}×${cols(c.parts)}`, // M×K×N
-  gemv: (c) => `${c.M}×${c.K}×${cols(c.parts)}`,
-  // decode: one row per key count would make a row per token; the cache's capacity instead
-  attention: (c) => `q ${c.Lq}×${c.Hq}×${c.D} kv ${c.Lq === 1 ? `≤${c.Lmax}` : c.kvLength}×${c.Hkv}${c.causal ? ' causal' : ''}`,
-  norm: (c) => `${c.op} ${rows(c.x)}`,
-  softmax: (c) => rows(c.x),
-  pointwise: (c) => `${c.op} ${c.inputs[0]!.size}`,
-  qgemm: (c) => `${c.M}×${c.K}×${cols(c.parts)}`,
-  qgemv: (c) => `${c.M}×${c.K}×${cols(c.parts)}`,
+const rowsOf = (x: Tensor): number => x.size / x.shape[x.rank - 1]!;
+const linearSize = (c: LinearCall | QuantCall) => ({ M: c.M, K: c.K, N: cols(c.parts) });
+
+export const sizeOf: { [O in OpName]: (call: Ops[O]['call']) => Sizes[O] } = {
+  gemm: linearSize,
+  gemv: linearSize,
+  attention: (c) => ({ Lq: c.Lq, Hq: c.Hq, Hkv: c.Hkv, D: c.D, Lmax: c.Lmax, kvLength: c.kvLength, causal: c.causal }),
+  norm: (c) => ({ op: c.op, rows: rowsOf(c.x), C: c.x.shape[c.x.rank - 1]! }),
+  softmax: (c) => ({ rows: rowsOf(c.x), N: c.x.shape[c.x.rank - 1]! }),
+  pointwise: (c) => ({ op: c.op, n: c.inputs[0]!.size }),
+  qgemm: (c) => ({ ...linearSize(c), format: c.parts[0]!.w.format }),
+  qgemv: (c) => ({ ...linearSize(c), format: c.parts[0]!.w.format }),
 };
+
+/** The shape class of a size (SHAPE_CLASSES). */
+export const classOf: { [O in OpName]: (s: Sizes[O]) => string } = {
+  gemm: (s) => gemmClass(s.K),
+  gemv: (s) => gemvClass(s.K),
+  attention: (s) => attentionClass(s.Lq, s.D),
+  norm: (s) => rowClass('norm', s.C),
+  softmax: (s) => rowClass('softmax', s.N),
+  pointwise: () => 'any',
+  qgemm: (s) => s.format,
+  qgemv: (s) => s.format,
+};
+
+/** A size as the by-shape profile (LLAVA_ST_PROFILE=shapes) and `tune` label it. */
+export const label: { [O in OpName]: (s: Sizes[O]) => string } = {
+  gemm: (s) => `${s.M}×${s.K}×${s.N}`, // M×K×N
+  gemv: (s) => `${s.M}×${s.K}×${s.N}`,
+  // decode: one row per key count would make a row per token; the cache's capacity instead
+  attention: (s) => `q ${s.Lq}×${s.Hq}×${s.D} kv ${s.Lq === 1 ? `≤${s.Lmax}` : s.kvLength}×${s.Hkv}${s.causal ? ' causal' : ''}`,
+  norm: (s) => `${s.op} ${s.rows}×${s.C}`,
+  softmax: (s) => `${s.rows}×${s.N}`,
+  pointwise: (s) => `${s.op} ${s.n}`,
+  qgemm: (s) => `${s.M}×${s.K}×${s.N} ${s.format}`,
+  qgemv: (s) => `${s.M}×${s.K}×${s.N} ${s.format}`,
+};
+
+/** Multiply-adds (or elements) of one call: ranks the shapes of one class by the work they do. */
+export const workOf: { [O in OpName]: (s: Sizes[O]) => number } = {
+  gemm: (s) => s.M * s.K * s.N,
+  gemv: (s) => s.M * s.K * s.N,
+  attention: (s) => s.Lq * s.Hq * s.kvLength * s.D * (s.causal && s.Lq > 1 ? 0.5 : 1),
+  norm: (s) => s.rows * s.C,
+  softmax: (s) => s.rows * s.N,
+  pointwise: (s) => s.n,
+  qgemm: (s) => s.M * s.K * s.N,
+  qgemv: (s) => s.M * s.K * s.N,
+};
+
+// (Built per op from sizeOf and classOf / label; the casts only restate that pairing to TypeScript.)
+/** A call's shape class. */
+export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = Object.fromEntries(
+  OP_NAMES.map((op) => [op, (c: never) => (classOf[op] as (s: unknown) => string)(sizeOf[op](c))])) as never;
+/** A call's problem size, as the by-shape profile (LLAVA_ST_PROFILE=shapes) labels it. */
+export const describe: { [O in OpName]: (call: Ops[O]['call']) => string } = Object.fromEntries(
+  OP_NAMES.map((op) => [op, (c: never) => (label[op] as (s: unknown) => string)(sizeOf[op](c))])) as never;
+
+/** One size an op runs at, and how many calls a question makes at it. */
+export interface Dispatch<O extends OpName = OpName> { op: O; size: Sizes[O]; calls: number }
+
+/** What a model dispatches for one question (model/workload.ts derives it from config.json): the
+ *  tuner times each class's candidates on these sizes rather than on its fixed trial. */
+export interface Workload {
+  /** Names the model and question in messages and the cache ("llava-st-synth, video question"). */
+  name: string;
+  dispatches: Dispatch[];
+}
+
+/** A dispatch's cache and profile label: `op:class size`. */
+export const dispatchLabel = (d: Dispatch): string =>
+  `${d.op}:${(classOf[d.op] as (s: unknown) => string)(d.size)} ${(label[d.op] as (s: unknown) => string)(d.size)}`;
 
 export type AdapterClass = 'software' | 'integrated' | 'discrete';
 
@@ -227,7 +305,7 @@ export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string
 // reasonable starting points that `llava-st tune` replaces with measurements.
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
-    gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: 'gemv.n8k8v4',
+    gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: { '*': 'gemv.n8k8v4', smallK: 'bcast.n8' },
     attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4',
     qgemm: { '*': 'deq8x8.k8', q4: 'scratch' }, qgemv: 'deq.n8k8', dtype: () => 'f32' },
   integrated: { gemm: 'shared64x64.t4x4', gemv: { '*': 'gemv.n4k128v4', smallK: 'gemv.n8k8v4' }, attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1',
@@ -237,7 +315,20 @@ export const DEFAULTS: Record<AdapterClass, Defaults> = {
 };
 
 /** One measured winner, as cached. */
-export interface Measured { variant: string; ms: number; shape: string; runnersUp: { variant: string; ms: number }[]; failed?: string[] }
+export interface Measured {
+  variant: string;
+  /** The winner's time: on the class's fixed trial, or (tuned for a model) its calls' total per question. */
+  ms: number;
+  /** What it was measured on: the trial, or the model's sizes with their calls. */
+  shape: string;
+  /** Tuned for a model: each size timed, its calls a question, the winner's time a call, and the
+   *  trial actually timed where the size was cut (ops/tune.ts: MAX_MACS; `ms` is scaled up). */
+  shapes?: { shape: string; calls: number; ms: number; timedOn?: string }[];
+  runnersUp: { variant: string; ms: number }[];
+  /** Dropped after one run, over 3× the best so far on a shape (not timed further). */
+  slow?: string[];
+  failed?: string[];
+}
 
 /** What tuning found for a device: the cache file's content. */
 export interface TunedTable {
@@ -250,6 +341,8 @@ export interface TunedTable {
   dtype: 'f32' | 'f16';
   /** `${op}:${shapeClass}` -> winner. */
   winners: Record<string, Measured>;
+  /** Tuned for a model's question (model/workload.ts): its name; absent: the fixed trials. */
+  workload?: string;
 }
 
 export interface PolicyKey { adapter: string; driver: string; backend: string; library: string }
@@ -304,6 +397,8 @@ export class Policy {
   tuned: TunedTable | undefined;
   private forced: Map<string, string>;
   private readonly memo = new Map<string, { candidate: Candidate<OpName>; source: ChoiceSource }>();
+  /** Dispatches counted by label while recording (record()). */
+  private recording: Map<string, Dispatch> | undefined;
 
   constructor(private readonly gpu: Gpu, forced = '') {
     this.adapterClass = adapterClass(gpu);
@@ -355,14 +450,33 @@ export class Policy {
     return choice;
   }
 
+  /** Starts counting the size of every call run() makes (what a forward dispatches: test/model/workload). */
+  record(): void {
+    this.recording = new Map();
+  }
+
+  /** The calls counted since record(), by size; stops recording. */
+  recorded(): Dispatch[] {
+    const out = [...(this.recording?.values() ?? [])];
+    this.recording = undefined;
+    return out;
+  }
+
   /** Runs an op's call with the variant chosen for its shape class. */
   run<O extends OpName>(op: O, call: Ops[O]['call']): Ops[O]['result'] {
-    const cls = classify[op](call);
+    const size = sizeOf[op](call);
+    const cls = (classOf[op] as (s: Sizes[O]) => string)(size);
     const { candidate } = this.choose(op, cls);
     const profiler = this.gpu.stream.profiling;
+    const labelled = profiler?.byShape || this.recording ? dispatchLabel({ op, size, calls: 1 }) : '';
+    if (this.recording) {
+      const seen = this.recording.get(labelled);
+      if (seen) seen.calls++;
+      else this.recording.set(labelled, { op, size, calls: 1 } as Dispatch);
+    }
     if (!profiler?.byShape) return candidate.run(call, { ...candidate.params, variant: candidate.name });
     const outer = profiler.context; // a scratch qgemm runs the gemm it chose inside its own call
-    profiler.context = `${op}:${cls} ${describe[op](call)}`;
+    profiler.context = labelled;
     try {
       return candidate.run(call, { ...candidate.params, variant: candidate.name });
     } finally {

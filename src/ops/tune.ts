@@ -1,13 +1,18 @@
 // The tuner: measures this device once, so that the kernel policy (ops/policy.ts) can choose by
-// measurement. For each op and shape class it runs every candidate on a representative shape,
-// checks the output against ops/reference (a candidate that disagrees is never timed), times the
-// rest with GPU timestamps (median of 3 after a warm-up) and keeps the fastest. It also measures
-// the f32 and f16 FMA rates that decide `--dtype auto`. The result is cached per adapter + driver +
-// library version (ops/policy_store.ts); loadPolicy() reads the cache, or tunes on first use only:
-// once a table is cached, running a model measures nothing.
+// measurement. For each op and shape class it runs every candidate on the sizes that class will
+// run, checks the output against ops/reference (a candidate that disagrees, or cannot run a size,
+// is never timed), times the rest with GPU timestamps (median of 3 interleaved rounds after a
+// warm-up) and keeps the fastest. Which sizes: given a model's workload (model/workload.ts: what
+// its question dispatches), each class's costliest few, weighted by their calls; else one fixed
+// trial a class (TRIALS), which can mislead: a tile that wins at 4096×48×128 lost 4× at the demo
+// model's 2589×128×48. It also measures the f32 and f16 FMA rates that decide `--dtype auto`. The
+// result is cached per adapter + driver + library version (+ workload) (ops/policy_store.ts);
+// loadPolicy() reads the cache, or tunes on first use only: once a table is cached, running a
+// model measures nothing.
 //
 // The cost is bounded: a time budget (default 30 s) after which the remaining classes keep the
-// adapter class's defaults until `llava-st tune`; on an idle lavapipe the whole table takes ~10–20 s.
+// adapter class's defaults until `llava-st tune` (a class under way finishes); on an idle lavapipe
+// the fixed trials take ~10–20 s, the demo model's own sizes ~90 s under load (`tune --model`).
 import type { Gpu } from '../core/device.js';
 import { fromF16, toF16 } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
@@ -20,9 +25,10 @@ import { geluRef } from './reference/activation.js';
 import { dequantizeGroups, quantizeGroups, type QuantFormat } from '../core/quant.js';
 import { QuantTensor } from './quant_linear.js';
 import {
-  CANDIDATES, OP_NAMES, applies, defaultVariant, SHAPE_CLASSES, policyFor, policyKey, policyKeyId,
-  type Candidate, type Measured, type OpName, type Ops, type Policy, type TunedTable,
+  CANDIDATES, GEMV_MAX_ROWS, OP_NAMES, applies, classOf, defaultVariant, label, SHAPE_CLASSES, policyFor, policyKey, policyKeyId, workOf,
+  type Candidate, type Dispatch, type Measured, type OpName, type Ops, type Policy, type Sizes, type TunedTable, type Workload,
 } from './policy.js';
+import { fnv1a } from '../core/kernel.js';
 import { defaultStore, type PolicyStore } from './policy_store.js';
 
 type F = 'f32' | 'f16';
@@ -202,6 +208,75 @@ export const TRIALS: { [O in OpName]: Record<string, Trial<O>> } = {
   qgemv: { q8: quantTrial(1, 2048, 4096, 'q8') as unknown as Trial<'qgemv'>, q4: quantTrial(1, 2048, 4096, 'q4') as unknown as Trial<'qgemv'> },
 };
 
+// A model's sizes are timed as they are up to these bounds (a 7B's vision GEMM, 100 frames of
+// 729×1152×4304, would take minutes a run here; the demo's 72900×48×48, 170 M multiply-adds, ~0.1 s
+// a run and as long for its reference check); past them the rows (or a GEMV's columns, a norm's
+// rows, a prefill's queries) are cut, at least to MIN_ROWS, and the time scaled up by the work cut.
+const MAX_MACS = 2 ** 26;
+const MIN_ROWS = 256;
+const MAX_WEIGHT = 2 ** 24;
+/** Shapes timed per class: its costliest few (calls × work) carry nearly all of its time. */
+export const TOP_SHAPES = 3;
+
+/** A trial of a model's size, cut to the bounds above, and the factor from its work to the size's. */
+const trialOf: { [O in OpName]: (s: Sizes[O]) => { trial: Trial<O>; scale: number } } = {
+  gemm: (s) => linearOf(s, (M, N) => linearTrial(M, s.K, N)),
+  gemv: (s) => linearOf(s, (M, N) => linearTrial(M, s.K, N) as unknown as Trial<'gemv'>),
+  qgemm: (s) => linearOf(s, (M, N) => quantTrial(M, s.K, N, s.format as QuantFormat)),
+  qgemv: (s) => linearOf(s, (M, N) => quantTrial(M, s.K, N, s.format as QuantFormat) as unknown as Trial<'qgemv'>),
+  attention: (s) => {
+    // A prefill's last Lq queries (causal: they see every key), as many as the bound allows.
+    const Lq = s.Lq === 1 ? 1 : Math.min(s.Lq, Math.max(MIN_ROWS, Math.floor(MAX_MACS / (s.Hq * s.kvLength * s.D))));
+    const trial = attentionTrial(Lq, s.Hq, s.Hkv, s.D, s.kvLength, s.causal);
+    return { trial, scale: workOf.attention(s) / workOf.attention({ ...s, Lq }) };
+  },
+  norm: (s) => rowsOf(s.rows, s.C, (rows) => normTrial(rows, s.C)),
+  softmax: (s) => rowsOf(s.rows, s.N, (rows) => softmaxTrial(rows, s.N)),
+  // Every activation times as gelu_tanh: the variants differ in how units spread, not in the math.
+  pointwise: (s) => ({ trial: pointwiseTrial(Math.min(s.n, MAX_WEIGHT)), scale: s.n / Math.min(s.n, MAX_WEIGHT) }),
+};
+
+function linearOf<T>(s: { M: number; K: number; N: number }, make: (M: number, N: number) => T): { trial: T; scale: number } {
+  const N = Math.min(s.N, Math.max(1, Math.floor(MAX_WEIGHT / s.K)));
+  const M = s.M <= GEMV_MAX_ROWS ? s.M : Math.min(s.M, Math.max(MIN_ROWS, Math.floor(MAX_MACS / (s.K * N))));
+  return { trial: make(M, N), scale: (s.M * s.N) / (M * N) };
+}
+
+function rowsOf<T>(rows: number, C: number, make: (rows: number) => T): { trial: T; scale: number } {
+  const r = Math.min(rows, Math.max(1, Math.floor(MAX_WEIGHT / C)));
+  return { trial: make(r), scale: rows / r };
+}
+
+/** One shape a class is timed on: its trial, and the weight of its time in the class's total. */
+export interface Timing<O extends OpName = OpName> { trial: Trial<O>; shape: string; calls: number; scale: number }
+
+/**
+ * What `op:cls` is timed on. With a workload: the class's costliest TOP_SHAPES sizes of the model
+ * (quantized classes: its float linear sizes in that format, where groups of 32 tile K), each
+ * weighted by its calls; the class's fixed trial where the model runs none of it. Without: the
+ * fixed trial alone.
+ */
+export function timingsOf<O extends OpName>(op: O, cls: string, workload?: Workload): Timing<O>[] {
+  const float = op === 'qgemm' ? 'gemm' : op === 'qgemv' ? 'gemv' : op;
+  const sizes = (workload?.dispatches ?? [])
+    .filter((d) => d.op === float)
+    .map((d) => (float === op ? d : { ...d, op, size: { ...d.size, format: cls } }) as Dispatch<O>)
+    .filter((d) => (op === 'qgemm' || op === 'qgemv' ? (d.size as Sizes['qgemm']).K % 32 === 0 : true))
+    .filter((d) => (classOf[op] as (s: Sizes[O]) => string)(d.size) === cls)
+    .sort((a, b) => b.calls * (workOf[op] as (s: Sizes[O]) => number)(b.size) - a.calls * (workOf[op] as (s: Sizes[O]) => number)(a.size))
+    .slice(0, TOP_SHAPES);
+  if (sizes.length === 0) { const trial = TRIALS[op][cls] as Trial<O>; return [{ trial, shape: trial.shape, calls: 1, scale: 1 }]; }
+  return sizes.map((d) => {
+    const { trial, scale } = (trialOf[op] as (s: Sizes[O]) => { trial: Trial<O>; scale: number })(d.size);
+    return { trial, shape: (label[op] as (s: Sizes[O]) => string)(d.size), calls: d.calls, scale };
+  });
+}
+
+/** Names a workload's sizes in the cache key: a table tuned for one model is not another's. */
+export function workloadId(w: Workload): string {
+  return fnv1a(JSON.stringify(w.dispatches));
+}
+
 function mismatch(got: ArrayLike<number>, want: Float32Array, tol: { atol: number; rtol: number }): string | undefined {
   for (let i = 0; i < want.length; i++) {
     const g = got[i]!, w = want[i]!;
@@ -224,43 +299,74 @@ export function pickWinner<T extends { variant: string; ms: number }>(times: rea
 }
 
 /**
- * Checks, then times, every candidate of one op on one trial; the winner first. Timing is in
- * rounds: every surviving candidate once a round, in turn, so that a change of load on the machine
- * falls on all of them alike; each candidate's figure is the median of its rounds.
+ * Checks, then times, every candidate of one op on the class's shapes (timingsOf); the winner
+ * first. A candidate's figure is its time on each shape × that shape's calls (× the work a cut
+ * trial left out), summed: what the class costs the model's question (one call with no workload).
+ * Timing is in rounds: every surviving candidate once a round on each shape, in turn, so that a
+ * change of load on the machine falls on all of them alike; each figure is a median of rounds.
+ * A candidate that fails its check or cannot run a shape (a device limit) is out.
  */
-export async function measureClass<O extends OpName>(gpu: Gpu, timer: GpuTimer, op: O, cls: string, dtype: F, rounds = 3): Promise<Measured> {
-  const trial = TRIALS[op][cls] as Trial<O>;
-  const t = trial.make(gpu, dtype);
+export async function measureClass<O extends OpName>(gpu: Gpu, timer: GpuTimer, op: O, cls: string, dtype: F, rounds = 3, workload?: Workload): Promise<Measured> {
+  const timings = timingsOf(op, cls, workload);
+  const made = timings.map((t) => t.trial.make(gpu, dtype));
   try {
-    const want = t.want();
+    const wants = made.map((t) => t.want());
     const failed: string[] = [];
     const byDefault = defaultVariant(policyFor(gpu).adapterClass, op, cls);
-    // Check each candidate and time it once (after a warm-up run: compile, first touch of memory).
-    const screened: { variant: string; work: () => void; first: number; runs: number[] }[] = [];
-    for (const c of CANDIDATES[op] as readonly Candidate<O>[]) {
+    // Check each candidate on each shape and time it once (after a warm-up run: compile, first touch of memory).
+    const screened: { variant: string; works: (() => void)[]; first: number[]; runs: number[][] }[] = [];
+    // A candidate 3× slower than the best first run on the costliest shape is not timed again, nor
+    // run on the class's other shapes (one bad variant, e.g. 256-lane norms on lavapipe at ~100× the
+    // best, would otherwise dominate the tuning time). Only there: a small shape's first run can
+    // read 0 ms, and it weighs little anyway.
+    let bestFirst = Infinity;
+    const slow: string[] = [];
+    candidates: for (const c of CANDIDATES[op] as readonly Candidate<O>[]) {
       if (!applies(gpu, c, cls)) continue;
       const params = { ...c.params, variant: c.name };
-      const work = () => { const r = t.output(c.run(t.call, params)); if (t.fresh) r.dispose(); };
-      const out = t.output(c.run(t.call, params));
-      const problem = mismatch(await out.toArray(), want, t.tol);
-      if (t.fresh) out.dispose();
-      if (problem) { failed.push(`${c.name}: ${problem}`); continue; }
-      screened.push({ variant: c.name, work, first: (await timer.time(work)).ms, runs: [] });
+      const works = made.map((t) => () => { const r = t.output(c.run(t.call, params)); if (t.fresh) r.dispose(); });
+      const first: number[] = [];
+      for (const [i, t] of made.entries()) {
+        let problem: string | undefined;
+        try {
+          const out = t.output(c.run(t.call, params));
+          problem = mismatch(await out.toArray(), wants[i]!, t.tol);
+          if (t.fresh) out.dispose();
+        } catch (e) {
+          problem = (e as Error).message;
+        }
+        if (problem) { failed.push(`${c.name} on ${timings[i]!.trial.shape}: ${problem}`); continue candidates; }
+        first.push((await timer.time(works[i]!)).ms);
+        if (i > 0) continue;
+        bestFirst = Math.min(bestFirst, first[0]!);
+        if (first[0]! > 3 * bestFirst && c.name !== byDefault) { slow.push(`${c.name} (${(first[0]! / bestFirst).toFixed(1)}× on ${timings[0]!.shape})`); continue candidates; }
+      }
+      screened.push({ variant: c.name, works, first, runs: made.map(() => []) });
     }
-    if (!screened[0]) throw new Error(`tune: no ${op} variant passed its check on ${trial.shape} (${failed.join('; ')})`);
-    // A candidate 3× slower than the best first run is not timed again (one bad variant, e.g.
-    // 256-lane norms on lavapipe at ~100× the best, would otherwise dominate the tuning time).
-    const bestFirst = Math.min(...screened.map((c) => c.first));
-    const contenders = screened.filter((c) => c.first <= 3 * bestFirst || c.variant === byDefault);
+    const shapes = timings.map((t) => t.trial.shape).join(', ');
+    if (!screened[0]) throw new Error(`tune: no ${op} variant passed its check on ${shapes} (${failed.join('; ')})`);
+    const total = (perShape: number[]) => perShape.reduce((sum, ms, i) => sum + ms * timings[i]!.calls * timings[i]!.scale, 0);
+    const bestTotal = Math.min(...screened.map((c) => total(c.first)));
+    const contenders = screened.filter((c) => total(c.first) <= 3 * bestTotal || c.variant === byDefault);
     for (let r = 0; r < rounds; r++) {
       // The JS thread sleeps through most of a run (core/timer.ts): the expected time is its best so far.
-      for (const c of contenders) c.runs.push((await timer.time(c.work, Math.min(c.first, ...c.runs))).ms);
+      for (const c of contenders) {
+        for (const [i, work] of c.works.entries()) c.runs[i]!.push((await timer.time(work, Math.min(c.first[i]!, ...c.runs[i]!))).ms);
+      }
     }
-    const times = screened.map((c) => ({ variant: c.variant, ms: c.runs.length ? median(c.runs) : c.first })).sort((a, b) => a.ms - b.ms);
+    const perShape = (c: (typeof screened)[number]) => c.runs.map((r, i) => (r.length ? median(r) : c.first[i]!));
+    const times = screened.map((c) => ({ variant: c.variant, ms: total(perShape(c)), each: perShape(c) })).sort((a, b) => a.ms - b.ms);
     const winner = pickWinner(times, byDefault);
-    return { variant: winner.variant, ms: winner.ms, shape: trial.shape, runnersUp: times.filter((x) => x !== winner), ...(failed.length ? { failed } : {}) };
+    return {
+      variant: winner.variant, ms: winner.ms,
+      shape: timings.map((t) => (workload ? `${t.shape} ×${t.calls}` : t.shape)).join(', '),
+      ...(workload ? { shapes: timings.map((t, i) => ({ shape: t.shape, calls: t.calls, ms: winner.each[i]! * t.scale, ...(t.scale !== 1 ? { timedOn: t.trial.shape } : {}) })) } : {}),
+      runnersUp: times.filter((x) => x !== winner).map(({ variant, ms }) => ({ variant, ms })),
+      ...(slow.length ? { slow } : {}),
+      ...(failed.length ? { failed } : {}),
+    };
   } finally {
-    t.dispose();
+    for (const t of made) t.dispose();
   }
 }
 
@@ -273,6 +379,9 @@ export interface TuneOptions {
   ops?: readonly OpName[];
   /** Winners to keep as they are (the classes of ops not tuned this time). */
   keep?: Record<string, Measured>;
+  /** Time each class on what this model dispatches (model/workload.ts) rather than its fixed trial;
+   *  per compute dtype, which tuning measures first. The table is cached apart, per workload. */
+  workload?: (dtype: F) => Workload;
 }
 
 /** Measures the FMA rates (dtype) and every op's shape classes; returns the table to cache. */
@@ -289,18 +398,21 @@ export async function tune(gpu: Gpu, opts: TuneOptions = {}): Promise<TunedTable
     // f16 only when it beats f32 by a clear margin (on lavapipe it is ~5× slower; on most GPUs ~2× faster).
     const dtype: F = f16 !== null && f16 > 1.25 * f32 ? 'f16' : 'f32';
     log(`fma f32 ${f32.toFixed(1)} GFLOP/s, f16 ${f16 === null ? 'n/a' : `${f16.toFixed(1)} GFLOP/s`}: compute dtype ${dtype}`);
+    const workload = opts.workload?.(dtype);
+    if (workload) log(`on the sizes of ${workload.name}`);
     const winners: Record<string, Measured> = { ...opts.keep };
-    for (const op of opts.ops ?? OP_NAMES) {
-      for (const cls of SHAPE_CLASSES[op]) {
-        if (winners[`${op}:${cls}`]) continue;
-        if (performance.now() - t0 > budget) { log(`${op}:${cls} not tuned (budget of ${(budget / 1000).toFixed(0)} s spent): default until \`llava-st tune\``); continue; }
-        const m = await measureClass(gpu, timer, op, cls, dtype);
-        winners[`${op}:${cls}`] = m;
-        log(formatMeasured(`${op}:${cls}`, m));
-      }
+    // With a workload, the classes it dispatches come first (the rest keep their fixed trials).
+    const used = (op: OpName, cls: string) => !workload || workload.dispatches.some((d) => d.op === op && classOf[op](d.size as never) === cls);
+    const classes = (opts.ops ?? OP_NAMES).flatMap((op) => SHAPE_CLASSES[op].map((cls) => [op, cls] as const));
+    for (const [op, cls] of [...classes.filter(([o, c]) => used(o, c)), ...classes.filter(([o, c]) => !used(o, c))]) {
+      if (winners[`${op}:${cls}`]) continue;
+      if (performance.now() - t0 > budget) { log(`${op}:${cls} not tuned (budget of ${(budget / 1000).toFixed(0)} s spent): default until \`llava-st tune\``); continue; }
+      const m = await measureClass(gpu, timer, op, cls, dtype, 3, workload);
+      winners[`${op}:${cls}`] = m;
+      log(formatMeasured(`${op}:${cls}`, m));
     }
     const tuneMs = performance.now() - t0;
-    return { schema: 1, key: policyKey(gpu), created: new Date().toISOString(), tuneMs, fma, dtype, winners };
+    return { schema: 1, key: policyKey(gpu), created: new Date().toISOString(), tuneMs, fma, dtype, winners, ...(workload ? { workload: workload.name } : {}) };
   } finally {
     timer.destroy();
   }
@@ -308,13 +420,19 @@ export async function tune(gpu: Gpu, opts: TuneOptions = {}): Promise<TunedTable
 
 export function formatMeasured(key: string, m: Measured): string {
   const rest = m.runnersUp.map((r) => `${r.variant} ${r.ms.toFixed(2)}`).join(', ');
-  return `${key.padEnd(26)} ${m.shape.padEnd(30)} ${m.variant} ${m.ms.toFixed(2)} ms${rest ? `  (then ${rest})` : ''}${m.failed ? `  FAILED CHECK: ${m.failed.join('; ')}` : ''}`;
+  const tail = `${rest ? `  (then ${rest})` : ''}${m.slow ? `  (dropped, slow: ${m.slow.join(', ')})` : ''}${m.failed ? `  FAILED CHECK: ${m.failed.join('; ')}` : ''}`;
+  if (!m.shapes) return `${key.padEnd(26)} ${m.shape.padEnd(30)} ${m.variant} ${m.ms.toFixed(2)} ms${tail}`;
+  // Tuned for a model: the total a question spends in the class, then the sizes it was timed on.
+  const on = m.shapes.map((s) => `${s.shape} ×${s.calls} at ${s.ms.toFixed(2)} ms${s.timedOn ? ` (timed on ${s.timedOn})` : ''}`).join(', ');
+  return `${key.padEnd(26)} ${m.variant} ${m.ms.toFixed(1)} ms a question${tail}\n${' '.repeat(27)}on ${on}`;
 }
 
-export type TuneMode = 'auto' | 'off' | 'force';
+export type TuneMode = 'auto' | 'off' | 'force' | 'read';
 
 export interface LoadOptions extends TuneOptions {
-  /** auto: use the cache, tune on first use; off: defaults only (no cache, no tuning); force: tune again. Default: env LLAVA_ST_TUNE, else auto. */
+  /** auto: use the cache, tune on first use; off: defaults only (no cache, no tuning); force: tune again;
+   *  read: the cache if any, never tuning (`tune --show`). Default: env LLAVA_ST_TUNE, else auto.
+   *  With a workload: its own table, else the adapter's table of fixed trials, else tune on its sizes. */
   mode?: TuneMode;
   store?: PolicyStore;
 }
@@ -329,7 +447,7 @@ function parseTable(text: string | undefined, id: string, log: (s: string) => vo
   if (text === undefined) return undefined;
   try {
     const t = JSON.parse(text) as TunedTable;
-    if (t.schema === 1 && JSON.stringify(t.key) !== undefined && policyKeyId(t.key) === id.replace(/^policy-/, '') && t.winners) return t;
+    if (t.schema === 1 && JSON.stringify(t.key) !== undefined && policyKeyId(t.key) === id.split('-')[1] && t.winners) return t;
   } catch { /* reported below */ }
   log('the cached kernel table is unreadable or stale: tuning again');
   return undefined;
@@ -348,9 +466,17 @@ export async function loadPolicy(gpu: Gpu, opts: LoadOptions = {}): Promise<Poli
   if (mode === 'off') return policy;
   const log = opts.log ?? (() => {});
   const store = opts.store ?? await defaultStore();
-  const id = `policy-${policyKeyId(policyKey(gpu))}`;
+  const generic = `policy-${policyKeyId(policyKey(gpu))}`;
+  const id = opts.workload ? `${generic}-${workloadId(opts.workload('f32'))}` : generic;
   const cached = parseTable(await store.load(id), id, log);
   let table = mode === 'force' ? undefined : cached;
+  // For a model without a table of its own, the adapter's table on the fixed trials, where one
+  // exists, rather than tuning on the hot path (`llava-st tune --model` measures the model's).
+  if (!table && opts.workload && mode !== 'force') {
+    table = parseTable(await store.load(generic), generic, log);
+    if (table) log(`using the adapter's table of fixed trials (\`llava-st tune --model DIR\` tunes on this model's sizes)`);
+  }
+  if (!table && mode === 'read') return policy;
   if (!table) {
     log(`tuning the kernel table of this adapter (${mode === 'force' ? 'forced' : 'once'}; cached in ${store.where(id)})`);
     const t0 = performance.now();
@@ -360,8 +486,11 @@ export async function loadPolicy(gpu: Gpu, opts: LoadOptions = {}): Promise<Poli
     await store.save(id, JSON.stringify(table, null, 1) + '\n');
     log(`tuned in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  const missing = (opts.ops ?? OP_NAMES).flatMap((op) => SHAPE_CLASSES[op].filter((cls) => !table.winners[`${op}:${cls}`]).map((cls) => `${op}:${cls}`));
-  if (missing.length && mode !== 'force') log(`${missing.length} shape classes not measured yet (${missing.join(', ')}): defaults there until \`llava-st tune\``);
+  // For a model, only the classes it runs matter.
+  const runs = opts.workload ? new Set(opts.workload(table.dtype).dispatches.map((d) => `${d.op}:${classOf[d.op](d.size as never)}`)) : undefined;
+  const missing = (opts.ops ?? OP_NAMES).flatMap((op) => SHAPE_CLASSES[op].map((cls) => `${op}:${cls}`))
+    .filter((k) => !table.winners[k] && (!runs || runs.has(k)));
+  if (missing.length && mode !== 'force') log(`${missing.length} shape classes not measured yet (${missing.join(', ')}): defaults there until \`llava-st tune${opts.workload ? ' --model' : ''}\``);
   policy.useTuned(table);
   return policy;
 }

@@ -53,12 +53,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var xl: array<vec4<f32>, TM>;
     for (var i = 0u; i < TM; i++) { xl[i] = select(vec4<f32>(0.0), ldx(xr[i] + min(kx, p.KV - 1u)), kx < p.KV); }
     for (var c = 0u; c < 8u; c++) {
-      let kw = min(k0 + c, p.KV - 1u);
-      var wv: array<vec4<f32>, TN>;
-      for (var j = 0u; j < TN; j++) { wv[j] = ldw(wr[j] + kw); }
-      for (var i = 0u; i < TM; i++) {
-        let xb = from_lane(xl[i], c);
-        for (var j = 0u; j < TN; j++) { acc[i][j] += dot(xb, wv[j]); }
+      // Past K nothing is added: a short last chunk (K = 48: 12 vec4s = 8 + 4) skips its TN loads.
+      // The condition is uniform, so the broadcasts stay in uniform control flow.
+      if (k0 + c < p.KV) {
+        let kw = k0 + c;
+        var wv: array<vec4<f32>, TN>;
+        for (var j = 0u; j < TN; j++) { wv[j] = ldw(wr[j] + kw); }
+        for (var i = 0u; i < TM; i++) {
+          let xb = from_lane(xl[i], c);
+          for (var j = 0u; j < TN; j++) { acc[i][j] += dot(xb, wv[j]); }
+        }
       }
     }
   }

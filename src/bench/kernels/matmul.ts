@@ -6,7 +6,7 @@ import { Tensor } from '../../core/tensor.js';
 import { readBack, type BenchCase, type PreparedCase } from '../case.js';
 import { TILE, matmulTiled } from '../../ops/matmul.js';
 import { linear, uploadWeight, type Weight } from '../../ops/linear.js';
-import { GEMV_MAX_ROWS, gemmClass } from '../../ops/policy.js';
+import { GEMV_MAX_ROWS, gemmClass, gemvClass } from '../../ops/policy.js';
 import { matmulRows, ROWS_DEFAULT } from '../../ops/matmul_rows.js';
 import { matmulBcast, BCAST_DEFAULT } from '../../ops/matmul_bcast.js';
 import { matmulReg } from '../../ops/matmul.js';
@@ -33,8 +33,8 @@ function matmulCase(op: Op | Fixed, M: number, K: number, N: number, wd: 'f32' |
   const xd = fixed?.xd ?? 'f32';
   return {
     // The linear cases' variant comes from the policy (printed beside each row); the others' from their parameters.
-    name: `${gemv ? 'gemv' : `matmul.${group}${fixed ? fixed.name : NAMES[op as Op]}`}${xd === 'f16' ? '.xf16' : ''}.w${wd}`,
-    ...(op === 'linear' ? { policy: gemv ? { op: 'gemv', cls: 'any' } : { op: 'gemm', cls: gemmClass(K) } } : {}),
+    name: `${gemv ? `gemv${group ? `.${group.slice(0, -1)}` : ''}` : `matmul.${group}${fixed ? fixed.name : NAMES[op as Op]}`}${xd === 'f16' ? '.xf16' : ''}.w${wd}`,
+    ...(op === 'linear' ? { policy: gemv ? { op: 'gemv', cls: gemvClass(K) } : { op: 'gemm', cls: gemmClass(K) } } : {}),
     shape: `${M}×${K}×${N}${fixed?.note ? `, ${fixed.note}` : ''}`,
     flops: 2 * M * N * K,
     bytes: N * K * (wd === 'f32' ? 4 : 2) + (xd === 'f32' ? 4 : 2) * (M * K + M * N),
@@ -121,5 +121,8 @@ export function cases(): BenchCase[] {
   for (const [M, K, N] of [[72900, 32, 32], [72900, 48, 48], [8100, 48, 48], [2589, 48, 128], [2589, 128, 48], [2589, 48, 24]] as const) {
     out.push(matmulCase('linear', M, K, N, 'f32', 'demo.'), matmulCase('rows', M, K, N, 'f32', 'demo.'));
   }
+  // The demo's lm_head at decode (`--filter gemv.demo`): 29 MB of f32 weights for 48 values of x,
+  // the policy's gemv:smallK pick beside every candidate.
+  out.push(matmulCase('linear', 1, 48, 151960, 'f32', 'demo.'));
   return out;
 }
