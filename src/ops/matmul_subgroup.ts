@@ -22,11 +22,12 @@ export interface SubgroupParams {
   variant?: string;
 }
 
-/** Lanes a workgroup: one subgroup. */
-const SG = 8;
+/** Lanes a workgroup: one subgroup, so the device's subgroups must have at least this many. */
+export const SUBGROUP_LANES = 8;
+const SG = SUBGROUP_LANES;
 
 function check(x: Tensor, prm: SubgroupParams): void {
-  if (!x.gpu.hasSubgroups) throw new DeviceError('matmulSubgroup needs the "subgroups" feature, which this device lacks');
+  if (!x.gpu.hasSubgroupsOf(SG)) throw new DeviceError(`matmulSubgroup needs the "subgroups" feature with subgroups of at least ${SG} lanes; this device has ${x.gpu.hasSubgroups ? `subgroups of ${x.gpu.adapter.subgroupMinSize}` : 'none'}`);
   if (prm.tn % SG !== 0 || prm.tn <= 0 || prm.tm <= 0) throw new ShapeError(`matmulSubgroup: tile ${prm.tm}×${prm.tn} needs tm >= 1 and tn a positive multiple of ${SG}`);
 }
 
