@@ -7,9 +7,9 @@
 // 4); f16 x or W with an odd K, or an f16 y, need shader-f16 (as matmul_reg). Built for lavapipe,
 // where a per-lane load costs ~5× a broadcast: per step a lane makes TM + TN/8 loads for TM·TN
 // vector FMAs (matmul_rows: TM + TN).
-import { DeviceError, LimitError, ShapeError } from '../core/errors.js';
-import { type Tensor, shapeStr } from '../core/tensor.js';
-import { linearLoads, linearOp, type Float, type RegPart } from './matmul.js';
+import { DeviceError, ShapeError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { dispatchParts, linearLoads, linearOp, type Float, type RegPart } from './matmul.js';
 
 export interface SubgroupParams {
   /** Rows of y per lane (a workgroup covers 8·tm rows). */
@@ -34,26 +34,14 @@ function check(x: Tensor, prm: SubgroupParams): void {
 /** Records y[:, part columns] = x·Wpartᵀ (+ bias slice) for each part (shapes checked by the caller). */
 export function recordSubgroup(x: Tensor, parts: readonly RegPart[], y: Tensor, bias: Tensor | undefined, prm: SubgroupParams): void {
   check(x, prm);
-  const gpu = x.gpu;
-  const K = x.shape[x.rank - 1]!;
-  const M = x.size / K;
-  const ldy = y.shape[y.rank - 1]!;
-  const { vec, defines, enables } = linearLoads(gpu, x, parts[0]!.w.dtype as Float, y, bias, prm.vec, parts[0]!.w.name);
-  const kernel = gpu.kernels.get({
+  const { vec, defines, enables } = linearLoads(x.gpu, x, parts[0]!.w.dtype as Float, y, bias, prm.vec, parts[0]!.w.name);
+  const kernel = x.gpu.kernels.get({
     source: 'matmul_subgroup',
     defines: { TM: prm.tm, TN: prm.tn, DOT: vec === 1 ? 'a * b' : 'dot(a, b)', ...defines },
     enables: [...enables, 'subgroups'],
     ...(prm.variant ? { label: `matmul_subgroup ${prm.variant}` } : {}),
   });
-  const maxWg = gpu.limits.maxComputeWorkgroupsPerDimension;
-  for (const part of parts) {
-    const N = part.w.shape[0]!;
-    if (N === 0 || M === 0) continue;
-    const gx = Math.ceil(N / prm.tn), gy = Math.ceil(M / (SG * prm.tm));
-    if (gx > maxWg || gy > maxWg) throw new LimitError(`matmulSubgroup: ${gx}×${gy} workgroups for x ${shapeStr(x.shape)}·${part.w.name}ᵀ exceed maxComputeWorkgroupsPerDimension ${maxWg}`);
-    kernel.dispatch([x.binding(), part.w.binding(), y.binding(), ...(bias ? [bias.binding()] : [])], [gx, gy],
-      new Uint32Array([M, N, K / vec, ldy, part.ycol0, part.bcol0, 0, 0]));
-  }
+  dispatchParts('matmulSubgroup', kernel, x, parts, y, bias, vec, (N, M) => [Math.ceil(N / prm.tn), Math.ceil(M / (SG * prm.tm))]);
 }
 
 /** y = x·Wᵀ (+ b) with x and W shared across a subgroup: f32/f16 x, W and bias in any mix, f32 accumulation. */
