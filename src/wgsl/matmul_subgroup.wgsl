@@ -12,6 +12,8 @@
 // TM·TN scalar sums. Why: on lavapipe a per-lane load costs ~5× a broadcast (bench kernels
 // --filter loads.) and a lane is one SIMD lane of a CPU thread; matmul_rows (lanes over rows) makes
 // TM + TN per-lane loads for the same TM·TN FMAs, matmul_bcast shares only x.
+// Tiles (bench kernels --filter matmul.roof): 4×16 and 4×24 win on lavapipe; 128 sums (4×32, 8×16)
+// spill and run 2–3× slower, and two k-steps an iteration ran 2–3× slower than one.
 // Needs subgroups of at least 8 lanes, so that the 8 invocations of a workgroup share one subgroup.
 //
 // Text defines (set by src/ops/matmul_subgroup.ts): TM, TN (a multiple of 8), DOT (dot of two XVs
