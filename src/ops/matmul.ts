@@ -8,7 +8,7 @@
 import type { Gpu } from '../core/device.js';
 import { DTypeError, LimitError, ShapeError } from '../core/errors.js';
 import { Tensor, shapeStr } from '../core/tensor.js';
-import type { KernelSpec } from '../core/kernel.js';
+import type { Kernel, KernelSpec } from '../core/kernel.js';
 
 export const TILE = 16;
 
@@ -116,6 +116,26 @@ export function linearLoads(gpu: Gpu, x: Tensor, wd: Float, y: Tensor, bias: Ten
     },
     enables: half ? ['f16'] : [],
   };
+}
+
+/**
+ * Dispatches a linear kernel (include/linear_io) once for each weight part: y[:, part columns] =
+ * x·Wpartᵀ (+ bias slice), `vec` k-values a load; grid(N, M) gives the workgroups of a part of N rows.
+ */
+export function dispatchParts(op: string, kernel: Kernel, x: Tensor, parts: readonly RegPart[], y: Tensor, bias: Tensor | undefined,
+  vec: number, grid: (N: number, M: number) => readonly [number, number]): void {
+  const K = x.shape[x.rank - 1]!;
+  const M = x.size / K;
+  const ldy = y.shape[y.rank - 1]!;
+  const maxWg = x.gpu.limits.maxComputeWorkgroupsPerDimension;
+  for (const part of parts) {
+    const N = part.w.shape[0]!;
+    if (N === 0 || M === 0) continue;
+    const [gx, gy] = grid(N, M);
+    if (gx > maxWg || gy > maxWg) throw new LimitError(`${op}: ${gx}×${gy} workgroups for x ${shapeStr(x.shape)}·${part.w.name}ᵀ exceed maxComputeWorkgroupsPerDimension ${maxWg}`);
+    kernel.dispatch([x.binding(), part.w.binding(), y.binding(), ...(bias ? [bias.binding()] : [])], [gx, gy],
+      new Uint32Array([M, N, K / vec, ldy, part.ycol0, part.bcol0, 0, 0]));
+  }
 }
 
 /** Workgroup memory of matmul_reg's cross-lane sums: one f32 a lane and output of the tile. */

@@ -6,9 +6,9 @@
 // Adapter: needs the `subgroups` feature with subgroups of at least 8 lanes (lavapipe: 8; not Mali's
 // 4), and shader-f16 for an f16 y (as matmul_reg). Built for lavapipe, where a per-lane load costs
 // ~5× a broadcast (bench kernels --filter loads.): each x load feeds 8 vec4s to every lane.
-import { DeviceError, LimitError, ShapeError } from '../core/errors.js';
+import { DeviceError, ShapeError } from '../core/errors.js';
 import { type Tensor, shapeStr } from '../core/tensor.js';
-import { linearLoads, linearOp, type Float, type RegPart } from './matmul.js';
+import { dispatchParts, linearLoads, linearOp, type Float, type RegPart } from './matmul.js';
 
 export interface BcastParams {
   /** Rows of y per workgroup (every lane shares them). */
@@ -23,7 +23,7 @@ export const BCAST_DEFAULT: BcastParams = { tm: 8, tn: 4, wg: 8 };
 
 function check(x: Tensor, prm: BcastParams): void {
   const K = x.shape[x.rank - 1] ?? 0;
-  if (!x.gpu.hasSubgroups) throw new DeviceError('matmulBcast needs the "subgroups" feature, which this device lacks');
+  if (!x.gpu.hasSubgroupsOf(8)) throw new DeviceError(`matmulBcast needs subgroups of at least 8 lanes; this device's are ${x.gpu.hasSubgroups ? `as small as ${x.gpu.adapter.subgroupMinSize}` : 'absent'}`);
   if (K % 4 !== 0) throw new ShapeError(`matmulBcast: K = ${K} of x ${x.name} ${shapeStr(x.shape)} is not a multiple of 4 (x is read in vec4s)`);
   if (prm.wg < 8) throw new ShapeError(`matmulBcast: wg ${prm.wg} is under 8 (lanes 0..7 hold the x chunk)`);
 }
@@ -31,25 +31,13 @@ function check(x: Tensor, prm: BcastParams): void {
 /** Records y[:, part columns] = x·Wpartᵀ (+ bias slice) for each part (shapes checked by the caller). */
 export function recordBcast(x: Tensor, parts: readonly RegPart[], y: Tensor, bias: Tensor | undefined, prm: BcastParams): void {
   check(x, prm);
-  const gpu = x.gpu;
-  const K = x.shape[x.rank - 1]!;
-  const M = x.size / K;
-  const ldy = y.shape[y.rank - 1]!;
-  const { defines, enables } = linearLoads(gpu, x, parts[0]!.w.dtype as Float, y, bias, 4, parts[0]!.w.name);
-  const kernel = gpu.kernels.get({
+  const { defines, enables } = linearLoads(x.gpu, x, parts[0]!.w.dtype as Float, y, bias, 4, parts[0]!.w.name);
+  const kernel = x.gpu.kernels.get({
     source: 'matmul_bcast',
     defines: { TM: prm.tm, TN: prm.tn, WG: prm.wg, ...defines },
     enables: [...enables, 'subgroups'],
   });
-  const maxWg = gpu.limits.maxComputeWorkgroupsPerDimension;
-  for (const part of parts) {
-    const N = part.w.shape[0]!;
-    if (N === 0 || M === 0) continue;
-    const gx = Math.ceil(N / (prm.wg * prm.tn)), gy = Math.ceil(M / prm.tm);
-    if (gx > maxWg || gy > maxWg) throw new LimitError(`matmulBcast: ${gx}×${gy} workgroups for x ${shapeStr(x.shape)}·${part.w.name}ᵀ exceed maxComputeWorkgroupsPerDimension ${maxWg}`);
-    kernel.dispatch([x.binding(), part.w.binding(), y.binding(), ...(bias ? [bias.binding()] : [])], [gx, gy],
-      new Uint32Array([M, N, K / 4, ldy, part.ycol0, part.bcol0, 0, 0]));
-  }
+  dispatchParts('matmulBcast', kernel, x, parts, y, bias, 4, (N, M) => [Math.ceil(N / (prm.wg * prm.tn)), Math.ceil(M / prm.tm)]);
 }
 
 /** y = x·Wᵀ (+ b) with x broadcast across lanes: f32/f16 x, W and bias in any mix, f32 accumulation. */

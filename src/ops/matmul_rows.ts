@@ -12,9 +12,8 @@
 // Note (Dawn + lavapipe, reproduced while writing this kernel): a `var` declared without an
 // initializer inside a loop body kept its value from the previous iteration instead of being
 // zeroed; the kernel initializes its accumulators explicitly.
-import { LimitError } from '../core/errors.js';
-import { type Tensor, shapeStr } from '../core/tensor.js';
-import { linearLoads, linearOp, type Float, type RegPart } from './matmul.js';
+import type { Tensor } from '../core/tensor.js';
+import { dispatchParts, linearLoads, linearOp, type Float, type RegPart } from './matmul.js';
 
 export interface RowsParams {
   /** Rows of y per invocation. */
@@ -34,26 +33,14 @@ export const ROWS_DEFAULT: RowsParams = { tm: 4, tn: 8, wg: 8, vec: 4 };
 
 /** Records y[:, part columns] = x·Wpartᵀ (+ bias slice) for each part (shapes checked by the caller). */
 export function recordRows(x: Tensor, parts: readonly RegPart[], y: Tensor, bias: Tensor | undefined, prm: RowsParams): void {
-  const gpu = x.gpu;
-  const K = x.shape[x.rank - 1]!;
-  const M = x.size / K;
-  const ldy = y.shape[y.rank - 1]!;
-  const { vec, defines, enables } = linearLoads(gpu, x, parts[0]!.w.dtype as Float, y, bias, prm.vec, parts[0]!.w.name);
-  const kernel = gpu.kernels.get({
+  const { vec, defines, enables } = linearLoads(x.gpu, x, parts[0]!.w.dtype as Float, y, bias, prm.vec, parts[0]!.w.name);
+  const kernel = x.gpu.kernels.get({
     source: 'matmul_rows',
     defines: { TM: prm.tm, TN: prm.tn, WG: prm.wg, DOT: vec === 1 ? 'a * b' : 'dot(a, b)', ...defines },
     ...(enables.length ? { enables } : {}),
     ...(prm.variant ? { label: `matmul_rows ${prm.variant}` } : {}),
   });
-  const maxWg = gpu.limits.maxComputeWorkgroupsPerDimension;
-  for (const part of parts) {
-    const N = part.w.shape[0]!;
-    if (N === 0 || M === 0) continue;
-    const gx = Math.ceil(N / prm.tn), gy = Math.ceil(M / (prm.tm * prm.wg));
-    if (gx > maxWg || gy > maxWg) throw new LimitError(`matmulRows: ${gx}×${gy} workgroups for x ${shapeStr(x.shape)}·${part.w.name}ᵀ exceed maxComputeWorkgroupsPerDimension ${maxWg}`);
-    kernel.dispatch([x.binding(), part.w.binding(), y.binding(), ...(bias ? [bias.binding()] : [])], [gx, gy],
-      new Uint32Array([M, N, K / vec, ldy, part.ycol0, part.bcol0, 0, 0]));
-  }
+  dispatchParts('matmulRows', kernel, x, parts, y, bias, vec, (N, M) => [Math.ceil(N / prm.tn), Math.ceil(M / (prm.tm * prm.wg))]);
 }
 
 /** y = x·Wᵀ (+ b), lanes over rows: f32/f16 x, W and bias in any mix, f32 accumulation, y in x's dtype. */

@@ -22,6 +22,7 @@ import { recordReg, regFits, type RegConfig, type RegPart } from './matmul.js';
 import { recordRows, type RowsParams } from './matmul_rows.js';
 import { recordShared, sharedFits, type SharedParams } from './matmul_shared.js';
 import { recordBcast, type BcastParams } from './matmul_bcast.js';
+import { recordSubgroup, SUBGROUP_LANES, type SubgroupParams } from './matmul_subgroup.js';
 import { attentionSmall, type SmallAttentionParams } from './attention_small.js';
 import { attentionFlash, type FlashAttentionParams } from './attention_flash.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
@@ -74,6 +75,9 @@ export const applies = (gpu: Gpu, c: Candidate<OpName, unknown>, cls: string): b
 const linearRun = (c: LinearCall, p: RegConfig): void => recordReg(c.x, c.parts, c.y, c.bias, p);
 const rowsRun = (c: LinearCall, p: RowsParams): void => recordRows(c.x, c.parts, c.y, c.bias, p);
 const sharedRun = (c: LinearCall, p: SharedParams): void => recordShared(c.x, c.parts, c.y, c.bias, p);
+/** A matmul_subgroup candidate, runnable where subgroups have at least its 8 lanes. */
+const subgroup = (name: string, params: SubgroupParams): Candidate<'gemm', SubgroupParams> =>
+  ({ name, params, when: (gpu) => gpu.hasSubgroupsOf(SUBGROUP_LANES), run: (c, p) => recordSubgroup(c.x, c.parts, c.y, c.bias, p) });
 /** A matmul_shared candidate, runnable where the device's invocation and workgroup-memory limits allow. */
 const shared = (name: string, params: SharedParams): Candidate<'gemm', SharedParams> =>
   ({ name, params, when: (gpu) => sharedFits(gpu, params), run: sharedRun });
@@ -88,7 +92,7 @@ const gemv = (name: string, params: RegConfig): Candidate<'gemv'> =>
 /** A GEMV candidate of matmul_bcast (lanes over N, x shared by subgroupBroadcast; tm = M): where
  *  the device has subgroups. A K that is not a multiple of 4 (never a model's) takes gemv.n8k8v4. */
 const bcastGemv = (name: string, params: BcastParams): Candidate<'gemv', BcastParams> => ({
-  name, params, classes: ['smallK'], when: (gpu) => gpu.hasSubgroups,
+  name, params, classes: ['smallK'], when: (gpu) => gpu.hasSubgroupsOf(SUBGROUP_LANES), // broadcasts from lanes 0..7
   run: (c, p) => (c.K % 4 === 0 ? recordBcast(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M }) : gemvRun(c, { tm: 1, tn: 8, wg: 8, vec: 4 })),
 });
 const quantRun = (c: QuantCall, p: QuantConfig): void => recordQuant(c.x, c.parts, c.y, c.bias, p);
@@ -99,7 +103,8 @@ const SCRATCH_BYTES = 32 << 20;
 
 // The candidate table. Names say the shape of the work: reg{TM}x{TN}.k{lanes over K}[v{vector}];
 // rows{TM}x{TN}.v{vector} (lanes over rows, whole K each: ops/matmul_rows); shared{BM}x{BN}.t{TM}x{TN}
-// (workgroup-memory tiles of BM×BN, TM×TN outputs an invocation: ops/matmul_shared); fused.wg{rows a
+// (workgroup-memory tiles of BM×BN, TM×TN outputs an invocation: ops/matmul_shared); sub{TM}x{TN}.v{vector}
+// (TM rows × TN columns a lane, x and W shared by 8 lanes through subgroupBroadcast: ops/matmul_subgroup); fused.wg{rows a
 // workgroup}[.split{min workgroups}]; small.qr{query rows an invocation}k{keys a block} (ops/attention_small);
 // flash.q{pairs a workgroup}t{invocations a pair} (ops/attention_flash);
 // row.wg{rows a workgroup} / chunk.wg{lanes} / coal.wg{lanes} for the row kernels (ops/row_split.ts);
@@ -121,6 +126,12 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     shared('shared64x64.t8x8', { tm: 8, tn: 8, wx: 8, wy: 8, bk: 16 }),
     shared('shared64x64.t4x4', { tm: 4, tn: 4, wx: 16, wy: 16, bk: 16 }),
     shared('shared128x128.t8x8', { tm: 8, tn: 8, wx: 16, wy: 16, bk: 16 }),
+    // Subgroups of 8: one per-lane load of W (and of x) feeds 8 lanes by broadcast. lavapipe, where a
+    // load costs ~5× a broadcast: 2–4× rows4x8.v4 on the demo shapes, 2–3× reg12x12.k8 at 1024³
+    // (bench kernels --filter matmul.demo / matmul.roof). 4×32 and 8×16 (128 sums) spill and run 2–3× slower.
+    subgroup('sub2x16.v4', { tm: 2, tn: 16, vec: 4 }),
+    subgroup('sub4x16.v4', { tm: 4, tn: 16, vec: 4 }),
+    subgroup('sub4x24.v4', { tm: 4, tn: 24, vec: 4 }),
   ],
   gemv: [
     gemv('gemv.n8k8v4', { tm: 1, tn: 8, wg: 8, vec: 4 }),
@@ -305,7 +316,7 @@ export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string
 // reasonable starting points that `llava-st tune` replaces with measurements.
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
-    gemm: { '*': 'reg12x12.k8', smallK: 'rows4x8.v4' }, gemv: { '*': 'gemv.n8k8v4', smallK: 'bcast.n8' },
+    gemm: { '*': 'sub4x24.v4', smallK: 'sub4x16.v4' }, gemv: { '*': 'gemv.n8k8v4', smallK: 'bcast.n8' },
     attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4',
     qgemm: { '*': 'deq8x8.k8', q4: 'scratch' }, qgemv: 'deq.n8k8', dtype: () => 'f32' },
   integrated: { gemm: 'shared64x64.t4x4', gemv: { '*': 'gemv.n4k128v4', smallK: 'gemv.n8k8v4' }, attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1',

@@ -15,25 +15,11 @@
 // Params: M, N, KV, ldy, ycol0, bcol0. Workgroups: x over column blocks of WG·TN, y over row blocks of TM.
 
 #include linear_io
+#include lane_broadcast
 
 const TM = {{TM}}u;
 const TN = {{TN}}u;
 const WG = {{WG}}u;
-
-// subgroupBroadcast wants a constant lane; the c loop below has a constant trip count, is unrolled,
-// and the switch folds away.
-fn from_lane(v: vec4<f32>, c: u32) -> vec4<f32> {
-  switch c {
-    case 0u: { return subgroupBroadcast(v, 0u); }
-    case 1u: { return subgroupBroadcast(v, 1u); }
-    case 2u: { return subgroupBroadcast(v, 2u); }
-    case 3u: { return subgroupBroadcast(v, 3u); }
-    case 4u: { return subgroupBroadcast(v, 4u); }
-    case 5u: { return subgroupBroadcast(v, 5u); }
-    case 6u: { return subgroupBroadcast(v, 6u); }
-    default: { return subgroupBroadcast(v, 7u); }
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

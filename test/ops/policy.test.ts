@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Gpu } from '../../src/core/device.js';
+import { Gpu } from '../../src/core/device.js';
 import { InputError } from '../../src/core/errors.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/registry.js';
@@ -49,6 +49,20 @@ test('every default names a candidate of its op, and every candidate name is uni
     }
   }
   for (const op of OP_NAMES) assert.equal(new Set(CANDIDATES[op].map((c) => c.name)).size, CANDIDATES[op].length, `${op} has duplicate names`);
+});
+
+test('matmul_subgroup needs subgroups of at least 8 lanes; without them lavapipe\'s defaults fall back to the first GEMM that runs', () => {
+  // This device with its subgroups' minimum size replaced (Mali: 4; an adapter that does not say: 0).
+  const withSubgroups = (min: number): Gpu => Object.assign(Object.create(Gpu.prototype) as Gpu,
+    { features: gpu.features, limits: gpu.limits, adapter: { ...gpu.adapter, subgroupMinSize: min } });
+  const subs = CANDIDATES.gemm.filter((c) => c.name.startsWith('sub'));
+  assert.ok(subs.length > 0);
+  for (const min of [0, 4, 8, 32]) {
+    const fake = withSubgroups(min);
+    for (const c of subs) assert.equal(c.when!(fake), gpu.hasSubgroups && min >= 8, `${c.name} on subgroups of ${min}`);
+    const p = new Policy(fake);
+    assert.equal(p.choose('gemm', 'smallK').candidate.name, gpu.hasSubgroups && min >= 8 ? 'sub4x16.v4' : 'reg12x12.k8', `smallK on subgroups of ${min}`);
+  }
 });
 
 test('LLAVA_ST_KERNEL syntax: op=variant, op:class=variant; clear errors for unknown ops, classes and variants', () => {

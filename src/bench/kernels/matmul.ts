@@ -9,6 +9,7 @@ import { linear, uploadWeight, type Weight } from '../../ops/linear.js';
 import { GEMV_MAX_ROWS, gemmClass, gemvClass } from '../../ops/policy.js';
 import { matmulRows, ROWS_DEFAULT } from '../../ops/matmul_rows.js';
 import { matmulBcast, BCAST_DEFAULT } from '../../ops/matmul_bcast.js';
+import { matmulSubgroup } from '../../ops/matmul_subgroup.js';
 import { matmulReg } from '../../ops/matmul.js';
 import { matmulShared, SHARED_DEFAULT } from '../../ops/matmul_shared.js';
 
@@ -85,6 +86,10 @@ function matmulCase(op: Op | Fixed, M: number, K: number, N: number, wd: 'f32' |
 const reg = (tm: number, tn: number, vec: number) => (x: Tensor, w: Tensor) => matmulReg(x, w, undefined, { tm, tn, wg: 8, vec });
 const rows = (tm: number, tn: number) => (x: Tensor, w: Tensor) => matmulRows(x, w, undefined, { tm, tn, wg: 8, vec: 4 });
 const bcast = (tm: number, tn: number) => (x: Tensor, w: Tensor) => matmulBcast(x, w, undefined, { tm, tn, wg: 8 });
+const sub = (tm: number, tn: number): Fixed => ({ name: `sub${tm}x${tn}.v4`, run: (x, w) => matmulSubgroup(x, w, undefined, { tm, tn, vec: 4 }),
+  note: `L ${tm} + ${tn / 8}, B ${tn}, F ${tm * tn}, A ${tm * tn}` });
+// matmul_subgroup tiles: the policy's candidates, then two that lost (6×16; 4×32, whose 128 sums spill).
+const SUB_TILES: [number, number][] = [[2, 16], [4, 16], [4, 24], [6, 16], [4, 32]];
 // Per lane and step: L per-lane loads (vec4 unless said), B broadcasts, F vec4-FMAs (4 scalar FMAs each), A accumulator floats.
 const ROOFLINE: [Fixed, 'f32' | 'f16'][] = [
   [{ name: 'reg12x12.k8', run: reg(12, 12, 1), note: 'L 24 scalar, F 36, A 144' }, 'f32'],
@@ -98,6 +103,7 @@ const ROOFLINE: [Fixed, 'f32' | 'f16'][] = [
   [{ name: 'rows12x8.v4', run: rows(12, 8), xd: 'f16', note: 'L 20 half-width, F 96, A 96' }, 'f16'],
   [{ name: 'bcast8x4', run: bcast(8, 4), note: 'per 8 k-vec4: L 8 + 32, B 64, F 256, A 32' }, 'f32'],
   [{ name: 'bcast16x2', run: bcast(16, 2), note: 'per 8 k-vec4: L 16 + 16, B 128, F 256, A 32' }, 'f32'],
+  ...SUB_TILES.map(([tm, tn]) => [sub(tm, tn), 'f32'] as [Fixed, 'f32']),
 ];
 
 export function cases(): BenchCase[] {
@@ -117,9 +123,10 @@ export function cases(): BenchCase[] {
     for (const [f, wd] of ROOFLINE) out.push(matmulCase(f, M, K, N, wd, 'roof.'));
   }
   // The demo model's small-K shapes (vision on 100 frames of 729 patches, prefill of 2589 tokens):
-  // matmul_reg beside matmul_rows, f32 as the demo runs on lavapipe (`bench kernels --filter matmul.demo`).
-  for (const [M, K, N] of [[72900, 32, 32], [72900, 48, 48], [8100, 48, 48], [2589, 48, 128], [2589, 128, 48], [2589, 48, 24]] as const) {
+  // the pick beside matmul_rows and matmul_subgroup, f32 as the demo runs on lavapipe (`bench kernels --filter matmul.demo`).
+  for (const [M, K, N] of [[72900, 32, 32], [72900, 48, 48], [72900, 64, 32], [72900, 32, 64], [8100, 48, 48], [2589, 48, 128], [2589, 128, 48], [2589, 48, 24]] as const) {
     out.push(matmulCase('linear', M, K, N, 'f32', 'demo.'), matmulCase('rows', M, K, N, 'f32', 'demo.'));
+    for (const [tm, tn] of SUB_TILES.slice(0, 3)) out.push(matmulCase(sub(tm, tn), M, K, N, 'f32', 'demo.'));
   }
   // The demo's lm_head at decode (`--filter gemv.demo`): 29 MB of f32 weights for 48 values of x,
   // the policy's gemv:smallK pick beside every candidate.
