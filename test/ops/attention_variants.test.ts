@@ -37,6 +37,10 @@ interface Variant<P> { name: string; run: Run<P>; params: fc.Arbitrary<P>; D: fc
 const VARIANTS: Variant<any>[] = [
   { name: 'attentionSmall', run: attentionSmall, D: fc.constantFrom(3, 16, 24), runs: 16,
     params: fc.constantFrom<SmallAttentionParams>({ qr: 8, kb: 8, wg: 8 }, { qr: 4, kb: 4, wg: 8 }, { qr: 3, kb: 12, wg: 4 }) },
+  // K/V shared across the 8 lanes of a subgroup: one key a lane (kb 8) or two (kb 16); head dims with
+  // one, two and eight vec4 steps (6 is vec2s, 31 scalars: more steps than written out, 8 each).
+  ...(gpu.hasSubgroups ? [{ name: 'attentionSmall (shared K/V)', run: attentionSmall, D: fc.constantFrom(4, 6, 16, 24, 31, 32), runs: 24,
+    params: fc.constantFrom<SmallAttentionParams>({ qr: 8, kb: 8, wg: 8, share: 8 }, { qr: 3, kb: 16, wg: 8, share: 8 }, { qr: 1, kb: 8, wg: 8, share: 8 }) }] : []),
   // Tiles of 1..16 keys, 1..4 invocations a pair (D = 72 is 18 vec4s: 4 slices leave two idle), and
   // the policy's GPU shapes (64 and 128 invocations).
   { name: 'attentionFlash', run: attentionFlash, D: fc.constantFrom(1, 6, 16, 72, 128), runs: 20,
@@ -98,6 +102,12 @@ test('attentionSmall and attentionFlash refuse bad shapes and parameters before 
   assert.throws(() => attentionSmall(q, kv, kv, { causal: false }), (e: Error) => e.name === 'ShapeError' && e.message.includes(`head dim ${D}`));
   assert.throws(() => attentionSmall(q, k3, k3, { causal: false }), (e: Error) => e.name === 'ShapeError' && /attentionSmall: head dims/.test(e.message));
   assert.throws(() => attentionSmall(q, kv, kv, { causal: false }, { qr: 4, kb: 6, wg: 8 }), (e: Error) => e.name === 'ShapeError' && /keys per block 6/.test(e.message));
+  if (gpu.hasSubgroups) {
+    const q8 = Tensor.zeros(gpu, [2, 1, 8]);
+    assert.throws(() => attentionSmall(q8, k3, k3, { causal: false }, { qr: 4, kb: 8, wg: 16, share: 8 }), (e: Error) => e.name === 'ShapeError' && /wg = 8 \(one subgroup\)/.test(e.message));
+    assert.throws(() => attentionSmall(q8, k3, k3, { causal: false }, { qr: 4, kb: 12, wg: 8, share: 8 }), (e: Error) => e.name === 'ShapeError' && /kb 12/.test(e.message));
+    q8.dispose();
+  }
   assert.throws(() => attentionFlash(q, k3, k3, { causal: false }, { bq: 4, tpq: 2, bk: 8 }), (e: Error) => e.name === 'ShapeError' && /attentionFlash: head dims/.test(e.message));
   q.dispose(); kv.dispose(); k3.dispose();
 });
