@@ -37,10 +37,15 @@ interface Variant<P> { name: string; run: Run<P>; params: fc.Arbitrary<P>; D: fc
 const VARIANTS: Variant<any>[] = [
   { name: 'attentionSmall', run: attentionSmall, D: fc.constantFrom(3, 16, 24), runs: 16,
     params: fc.constantFrom<SmallAttentionParams>({ qr: 8, kb: 8, wg: 8 }, { qr: 4, kb: 4, wg: 8 }, { qr: 3, kb: 12, wg: 4 }) },
-  // K/V shared across the 8 lanes of a subgroup: one key a lane (kb 8) or two (kb 16); head dims with
-  // one, two and eight vec4 steps (6 is vec2s, 31 scalars: more steps than written out, 8 each).
-  ...(gpu.hasSubgroups ? [{ name: 'attentionSmall (shared K/V)', run: attentionSmall, D: fc.constantFrom(4, 6, 16, 24, 31, 32), runs: 24,
-    params: fc.constantFrom<SmallAttentionParams>({ qr: 8, kb: 8, wg: 8, share: 8 }, { qr: 3, kb: 16, wg: 8, share: 8 }, { qr: 1, kb: 8, wg: 8, share: 8 }) }] : []),
+  // K/V shared across the 8 lanes of a subgroup: one key a lane (kb 8) or two (kb 16). Head dims of
+  // one vec4 step, vec2 steps, 4 and 6 steps; then all 8 written-out steps (32) and more steps than
+  // written out (31: scalars), with few rows a lane (those compile in 6 s, not 30-45).
+  ...(gpu.hasSubgroups ? [
+    { name: 'attentionSmall (shared K/V)', run: attentionSmall, D: fc.constantFrom(4, 6, 16, 24), runs: 16,
+      params: fc.constantFrom<SmallAttentionParams>({ qr: 8, kb: 8, wg: 8, share: 8 }, { qr: 3, kb: 16, wg: 8, share: 8 }, { qr: 1, kb: 8, wg: 8, share: 8 }) },
+    { name: 'attentionSmall (shared K/V, 8 or more head-dim steps)', run: attentionSmall, D: fc.constantFrom(31, 32), runs: 6,
+      params: fc.constantFrom<SmallAttentionParams>({ qr: 1, kb: 8, wg: 8, share: 8 }) },
+  ] : []),
   // Tiles of 1..16 keys, 1..4 invocations a pair (D = 72 is 18 vec4s: 4 slices leave two idle), and
   // the policy's GPU shapes (64 and 128 invocations).
   { name: 'attentionFlash', run: attentionFlash, D: fc.constantFrom(1, 6, 16, 72, 128), runs: 20,
