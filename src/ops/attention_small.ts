@@ -8,6 +8,8 @@
 // attention() there. Adapter: core WebGPU; f16 with an odd D needs shader-f16 (as attention()). The
 // head-dim loops are unrolled, so compile time grows with D·QR·KB; built for CPU adapters (lavapipe)
 // where registers beat per-lane scratch memory; on GPUs ops/attention_flash.ts's tiles should win.
+// With share = 8 (subgroups) the 8 lanes of a workgroup split each block's K/V loads and trade them
+// by subgroupBroadcast: lavapipe's per-lane loads cost ~5× a broadcast.
 import { DeviceError, ShapeError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { attentionUniforms, checkAttention, type AttentionOptions } from './attention.js';
@@ -29,7 +31,7 @@ export interface SmallAttentionParams {
   variant?: string;
 }
 
-/** Measured on lavapipe (bench kernels: attention.demo cases). */
+/** Runs on any adapter; lavapipe's default (the policy's small.qr8k8s8) adds share: 8. */
 export const SMALL_ATTENTION_DEFAULT: SmallAttentionParams = { qr: 8, kb: 8, wg: 8 };
 
 /** Largest head dim this kernel takes (its loops over D are unrolled). */
