@@ -46,8 +46,8 @@ fn from_lane(v: {{VT}}, c: u32) -> {{VT}} {
   {{FROM_LANE}}
 }
 
-// The block's KB key (or value) vectors at head-dim index i, from the KL this lane loaded: key c of
-// the block is lane c % SHARE's own[c / SHARE]. Every lane takes part, whatever its rows.
+// All KB vectors of a block from the KL each lane loaded: key c of the block is lane c % SHARE's
+// own[c / SHARE]. Every lane takes part, whatever its rows (uniform control flow).
 fn share(own: array<{{VT}}, KL>) -> array<{{VT}}, KB> {
   var out: array<{{VT}}, KB>;
   for (var c = 0u; c < KB; c++) { out[c] = from_lane(own[c / SHARE], c % SHARE); }
