@@ -27,6 +27,9 @@ export interface AdapterDescription {
   device: string;
   description: string;
   backend: string;
+  /** The smallest subgroup the adapter may run (its info; absent where not reported). Kernels that
+   *  trade values between a workgroup's lanes by subgroup operations check it. */
+  subgroupMinSize?: number;
 }
 
 /** The subset of limits the runtime consults; all come from the adapter, some possibly lowered. */
@@ -195,5 +198,7 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
     description: info?.description ?? '',
     backend: isNode ? (options.backend ?? defaultBackend() ?? 'native') : 'browser',
   };
+  const subgroupMinSize = (info as { subgroupMinSize?: unknown } | undefined)?.subgroupMinSize;
+  if (typeof subgroupMinSize === 'number' && subgroupMinSize > 0) description.subgroupMinSize = subgroupMinSize;
   return new Gpu(gpu, device, description, limits, adapterLimits);
 }

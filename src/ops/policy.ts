@@ -18,7 +18,7 @@ import { fnv1a, kernelLibraryDigest } from '../core/kernel.js';
 import { recordReg, regFits, type RegConfig, type RegPart } from './matmul.js';
 import { recordRows, type RowsParams } from './matmul_rows.js';
 import { recordShared, sharedFits, type SharedParams } from './matmul_shared.js';
-import { attentionSmall, type SmallAttentionParams } from './attention_small.js';
+import { attentionSmall, canShare, type SmallAttentionParams } from './attention_small.js';
 import { attentionFlash, type FlashAttentionParams } from './attention_flash.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
 import { normRows, type NormCall, type NormParams } from './norm.js';
@@ -123,18 +123,19 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     gemv('gemv.n2k256v4', { tm: 1, tn: 2, wg: 256, vec: 4 }),
   ],
   attention: [
+    // Head dims <= 32 in registers, QR query rows per loaded K/V vector, KB keys a block; keys are
+    // not split (prefill only). s8: the 8 lanes of a subgroup share each block's K/V loads
+    // (subgroupBroadcast), where lavapipe's per-lane loads cost ~5x a broadcast (bench kernels
+    // --filter loads.). Listed first: where a class's default cannot run, the first candidate that
+    // can stands in (small.qr8k8 for small.qr8k8s8 on SwiftShader's subgroups of 4).
+    { name: 'small.qr8k8s8', params: { qr: 8, kb: 8, wg: 8, share: 8 }, when: (gpu) => canShare(gpu, 8), classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    { name: 'small.qr8k8', params: { qr: 8, kb: 8, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    { name: 'small.qr4k4', params: { qr: 4, kb: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
     // minWorkgroups: split the keys until this many workgroups run (fills the CPU threads / the SMs).
     { name: 'fused.wg64.split32', params: { wg: 64, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg16.split32', params: { wg: 16, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg32.split8', params: { wg: 32, minWorkgroups: 8, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg64.split256', params: { wg: 64, minWorkgroups: 256, minChunk: 32 }, run: fusedAttention },
-    // Head dims <= 32 in registers, QR query rows per loaded K/V vector, KB keys a block; keys are
-    // not split (prefill only). s8: the 8 lanes of a subgroup share each block's K/V loads
-    // (subgroupBroadcast), where lavapipe's per-lane loads cost ~5x a broadcast (bench kernels
-    // --filter loads.).
-    { name: 'small.qr8k8s8', params: { qr: 8, kb: 8, wg: 8, share: 8 }, when: (gpu) => gpu.hasSubgroups, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
-    { name: 'small.qr8k8', params: { qr: 8, kb: 8, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
-    { name: 'small.qr4k4', params: { qr: 4, kb: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
     // GPU-shaped: K/V tiles in workgroup memory shared by a block of pairs (prefill: keys not split).
     { name: 'flash.q32t4', params: { bq: 32, tpq: 4, bk: 32 }, classes: ['largeD.prefill', 'smallD.prefill'], run: flashAttention } satisfies Candidate<'attention', FlashAttentionParams>,
     { name: 'flash.q64t1', params: { bq: 64, tpq: 1, bk: 16 }, classes: ['largeD.prefill', 'smallD.prefill'], run: flashAttention } satisfies Candidate<'attention', FlashAttentionParams>,
