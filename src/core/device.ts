@@ -27,9 +27,9 @@ export interface AdapterDescription {
   device: string;
   description: string;
   backend: string;
-  /** The smallest subgroup the adapter may run (its info; absent where not reported). Kernels that
-   *  trade values between a workgroup's lanes by subgroup operations check it. */
-  subgroupMinSize?: number;
+  /** The fewest lanes a subgroup may have (0 where the adapter does not say): kernels that
+   *  broadcast between 8 lanes need 8. */
+  subgroupMinSize: number;
 }
 
 /** The subset of limits the runtime consults; all come from the adapter, some possibly lowered. */
@@ -128,6 +128,8 @@ export class Gpu {
 
   get hasF16(): boolean { return this.features.has('shader-f16'); }
   get hasSubgroups(): boolean { return this.features.has('subgroups'); }
+  /** Subgroups of at least n lanes on every dispatch (so n invocations of a workgroup share one). */
+  hasSubgroupsOf(n: number): boolean { return this.hasSubgroups && this.adapter.subgroupMinSize >= n; }
   get hasTimestamps(): boolean { return this.features.has('timestamp-query'); }
 
   /** Throws a DeviceError if the device was lost or an uncaptured GPU error happened since the last check. */
@@ -196,9 +198,8 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   const description: AdapterDescription = {
     vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', device: info?.device ?? '',
     description: info?.description ?? '',
+    subgroupMinSize: (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0,
     backend: isNode ? (options.backend ?? defaultBackend() ?? 'native') : 'browser',
   };
-  const subgroupMinSize = (info as { subgroupMinSize?: unknown } | undefined)?.subgroupMinSize;
-  if (typeof subgroupMinSize === 'number' && subgroupMinSize > 0) description.subgroupMinSize = subgroupMinSize;
   return new Gpu(gpu, device, description, limits, adapterLimits);
 }

@@ -11,7 +11,6 @@
 // With share = 8 (subgroups) the 8 lanes of a workgroup split each block's K/V loads and trade them
 // by subgroupBroadcast: lavapipe's per-lane loads cost ~5× a broadcast.
 import { DeviceError, ShapeError } from '../core/errors.js';
-import type { Gpu } from '../core/device.js';
 import { Tensor } from '../core/tensor.js';
 import { attentionUniforms, checkAttention, type AttentionOptions } from './attention.js';
 import { vecDefines, vecSpec } from './vector.js';
@@ -35,11 +34,6 @@ export interface SmallAttentionParams {
 /** Runs on any adapter; lavapipe's default (the policy's small.qr8k8s8) adds share: 8. */
 export const SMALL_ATTENTION_DEFAULT: SmallAttentionParams = { qr: 8, kb: 8, wg: 8 };
 
-/** Whether a workgroup of `lanes` invocations is always one subgroup on this device, so that its
- *  lanes can share K/V loads (share = lanes): subgroups, and no subgroup smaller than the workgroup
- *  (Chromium's SwiftShader runs subgroups of 4; lavapipe 8). */
-export const canShare = (gpu: Gpu, lanes: number): boolean => gpu.hasSubgroups && (gpu.adapter.subgroupMinSize ?? 0) >= lanes;
-
 /** Largest head dim this kernel takes (its loops over D are unrolled). */
 export const SMALL_MAX_D = 32;
 
@@ -49,8 +43,8 @@ export function attentionSmall(q: Tensor, k: Tensor, v: Tensor, opts: AttentionO
   if (prm.kb % 4 !== 0 || prm.kb < 4) throw new ShapeError(`attentionSmall: keys per block ${prm.kb} is not a positive multiple of 4`);
   const share = prm.share ?? 1;
   if (share > 1) {
-    if (!canShare(q.gpu, share)) {
-      throw new DeviceError(`attentionSmall: sharing K/V loads across ${share} lanes needs the "subgroups" feature with subgroups of at least ${share} lanes; this device has ${q.gpu.hasSubgroups ? `subgroups of ${q.gpu.adapter.subgroupMinSize ?? 'unreported size'}` : 'none'}`);
+    if (!q.gpu.hasSubgroupsOf(share)) { // lanes 0..share-1 of one subgroup: not SwiftShader's subgroups of 4
+      throw new DeviceError(`attentionSmall: sharing K/V loads across ${share} lanes needs the "subgroups" feature with subgroups of at least ${share} lanes; this device has ${q.gpu.hasSubgroups ? `subgroups of ${q.gpu.adapter.subgroupMinSize || 'unreported size'}` : 'none'}`);
     }
     if (prm.wg !== share || prm.kb % share !== 0) throw new ShapeError(`attentionSmall: sharing K/V loads across ${share} lanes needs wg = ${share} (one subgroup) and keys per block a multiple of ${share}; got wg ${prm.wg}, kb ${prm.kb}`);
   }

@@ -18,7 +18,7 @@ import { fnv1a, kernelLibraryDigest } from '../core/kernel.js';
 import { recordReg, regFits, type RegConfig, type RegPart } from './matmul.js';
 import { recordRows, type RowsParams } from './matmul_rows.js';
 import { recordShared, sharedFits, type SharedParams } from './matmul_shared.js';
-import { attentionSmall, canShare, type SmallAttentionParams } from './attention_small.js';
+import { attentionSmall, type SmallAttentionParams } from './attention_small.js';
 import { attentionFlash, type FlashAttentionParams } from './attention_flash.js';
 import { fusedAttention, type AttentionParams, type ResolvedAttention } from './attention.js';
 import { normRows, type NormCall, type NormParams } from './norm.js';
@@ -128,7 +128,7 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     // (subgroupBroadcast), where lavapipe's per-lane loads cost ~5x a broadcast (bench kernels
     // --filter loads.). Listed first: where a class's default cannot run, the first candidate that
     // can stands in (small.qr8k8 for small.qr8k8s8 on SwiftShader's subgroups of 4).
-    { name: 'small.qr8k8s8', params: { qr: 8, kb: 8, wg: 8, share: 8 }, when: (gpu) => canShare(gpu, 8), classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    { name: 'small.qr8k8s8', params: { qr: 8, kb: 8, wg: 8, share: 8 }, when: (gpu) => gpu.hasSubgroupsOf(8), classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
     { name: 'small.qr8k8', params: { qr: 8, kb: 8, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
     { name: 'small.qr4k4', params: { qr: 4, kb: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
     // minWorkgroups: split the keys until this many workgroups run (fills the CPU threads / the SMs).
