@@ -105,7 +105,8 @@ const SCRATCH_BYTES = 32 << 20;
 // rows{TM}x{TN}.v{vector} (lanes over rows, whole K each: ops/matmul_rows); shared{BM}x{BN}.t{TM}x{TN}
 // (workgroup-memory tiles of BM×BN, TM×TN outputs an invocation: ops/matmul_shared); sub{TM}x{TN}.v{vector}
 // (TM rows × TN columns a lane, x and W shared by 8 lanes through subgroupBroadcast: ops/matmul_subgroup); fused.wg{rows a
-// workgroup}[.split{min workgroups}]; small.qr{query rows an invocation}k{keys a block} (ops/attention_small);
+// workgroup}[.split{min workgroups}]; small.qr{query rows an invocation}k{keys a block}[s{lanes sharing each
+// K/V load}] (ops/attention_small);
 // flash.q{pairs a workgroup}t{invocations a pair} (ops/attention_flash);
 // row.wg{rows a workgroup} / chunk.wg{lanes} / coal.wg{lanes} for the row kernels (ops/row_split.ts);
 // wg{lanes}.c{units each} for pointwise. A candidate of another kernel family states its params' type.
@@ -149,15 +150,19 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     bcastGemv('bcast.n4w64', { tm: 1, tn: 4, wg: 64 }),
   ],
   attention: [
+    // Head dims <= 32 in registers, QR query rows per loaded K/V vector, KB keys a block; keys are
+    // not split (prefill only). s8: the 8 lanes of a subgroup share each block's K/V loads
+    // (subgroupBroadcast), where lavapipe's per-lane loads cost ~5x a broadcast (bench kernels
+    // --filter loads.). Listed first: where a class's default cannot run, the first candidate that
+    // can stands in (small.qr8k8 for small.qr8k8s8 on SwiftShader's subgroups of 4).
+    { name: 'small.qr8k8s8', params: { qr: 8, kb: 8, wg: 8, share: 8 }, when: (gpu) => gpu.hasSubgroupsOf(8), classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    { name: 'small.qr8k8', params: { qr: 8, kb: 8, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    { name: 'small.qr4k4', params: { qr: 4, kb: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
     // minWorkgroups: split the keys until this many workgroups run (fills the CPU threads / the SMs).
     { name: 'fused.wg64.split32', params: { wg: 64, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg16.split32', params: { wg: 16, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg32.split8', params: { wg: 32, minWorkgroups: 8, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg64.split256', params: { wg: 64, minWorkgroups: 256, minChunk: 32 }, run: fusedAttention },
-    // Head dims <= 32 in registers, QR query rows per loaded K/V vector, KB keys a block; keys are
-    // not split (prefill only). lavapipe: qr8k8 2.5-4x qr4k4 on the demo shapes (bench kernels attention.demo).
-    { name: 'small.qr8k8', params: { qr: 8, kb: 8, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
-    { name: 'small.qr4k4', params: { qr: 4, kb: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
     // GPU-shaped: K/V tiles in workgroup memory shared by a block of pairs (prefill: keys not split).
     { name: 'flash.q32t4', params: { bq: 32, tpq: 4, bk: 32 }, classes: ['largeD.prefill', 'smallD.prefill'], run: flashAttention } satisfies Candidate<'attention', FlashAttentionParams>,
     { name: 'flash.q64t1', params: { bq: 64, tpq: 1, bk: 16 }, classes: ['largeD.prefill', 'smallD.prefill'], run: flashAttention } satisfies Candidate<'attention', FlashAttentionParams>,
@@ -317,7 +322,7 @@ export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
     gemm: { '*': 'sub4x24.v4', smallK: 'sub4x16.v4' }, gemv: { '*': 'gemv.n8k8v4', smallK: 'bcast.n8' },
-    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4',
+    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8s8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4',
     qgemm: { '*': 'deq8x8.k8', q4: 'scratch' }, qgemv: 'deq.n8k8', dtype: () => 'f32' },
   integrated: { gemm: 'shared64x64.t4x4', gemv: { '*': 'gemv.n4k128v4', smallK: 'gemv.n8k8v4' }, attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1',
     qgemm: 'scratch', qgemv: 'deq.n4k32', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },

@@ -12,9 +12,10 @@ import fc from 'fast-check';
 import { Tensor } from '../../src/core/tensor.js';
 import { scope } from '../../src/core/registry.js';
 import { toF16, fromF16 } from '../../src/core/dtype.js';
-import type { Gpu } from '../../src/core/device.js';
+import { Gpu } from '../../src/core/device.js';
 import type { AttentionOptions } from '../../src/ops/attention.js';
 import { attentionSmall, SMALL_MAX_D, type SmallAttentionParams } from '../../src/ops/attention_small.js';
+import { CANDIDATES } from '../../src/ops/policy.js';
 import { attentionFlash, flashTileKeys, type FlashAttentionParams } from '../../src/ops/attention_flash.js';
 import { attentionRef } from '../../src/ops/reference/attention.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
@@ -37,6 +38,15 @@ interface Variant<P> { name: string; run: Run<P>; params: fc.Arbitrary<P>; D: fc
 const VARIANTS: Variant<any>[] = [
   { name: 'attentionSmall', run: attentionSmall, D: fc.constantFrom(3, 16, 24), runs: 16,
     params: fc.constantFrom<SmallAttentionParams>({ qr: 8, kb: 8, wg: 8 }, { qr: 4, kb: 4, wg: 8 }, { qr: 3, kb: 12, wg: 4 }) },
+  // K/V shared across the 8 lanes of a subgroup: one key a lane (kb 8) or two (kb 16). Head dims of
+  // one vec4 step, vec2 steps, 4 and 6 steps; then all 8 written-out steps (32) and more steps than
+  // written out (31: scalars), with few rows a lane (those compile in 6 s, not 30-45).
+  ...(gpu.hasSubgroupsOf(8) ? [
+    { name: 'attentionSmall (shared K/V)', run: attentionSmall, D: fc.constantFrom(4, 6, 16, 24), runs: 16,
+      params: fc.constantFrom<SmallAttentionParams>({ qr: 8, kb: 8, wg: 8, share: 8 }, { qr: 3, kb: 16, wg: 8, share: 8 }, { qr: 1, kb: 8, wg: 8, share: 8 }) },
+    { name: 'attentionSmall (shared K/V, 8 or more head-dim steps)', run: attentionSmall, D: fc.constantFrom(31, 32), runs: 6,
+      params: fc.constantFrom<SmallAttentionParams>({ qr: 1, kb: 8, wg: 8, share: 8 }) },
+  ] : []),
   // Tiles of 1..16 keys, 1..4 invocations a pair (D = 72 is 18 vec4s: 4 slices leave two idle), and
   // the policy's GPU shapes (64 and 128 invocations).
   { name: 'attentionFlash', run: attentionFlash, D: fc.constantFrom(1, 6, 16, 72, 128), runs: 20,
@@ -98,6 +108,23 @@ test('attentionSmall and attentionFlash refuse bad shapes and parameters before 
   assert.throws(() => attentionSmall(q, kv, kv, { causal: false }), (e: Error) => e.name === 'ShapeError' && e.message.includes(`head dim ${D}`));
   assert.throws(() => attentionSmall(q, k3, k3, { causal: false }), (e: Error) => e.name === 'ShapeError' && /attentionSmall: head dims/.test(e.message));
   assert.throws(() => attentionSmall(q, kv, kv, { causal: false }, { qr: 4, kb: 6, wg: 8 }), (e: Error) => e.name === 'ShapeError' && /keys per block 6/.test(e.message));
+  if (gpu.hasSubgroupsOf(8)) {
+    const q8 = Tensor.zeros(gpu, [2, 1, 8]);
+    assert.throws(() => attentionSmall(q8, k3, k3, { causal: false }, { qr: 4, kb: 8, wg: 16, share: 8 }), (e: Error) => e.name === 'ShapeError' && /wg = 8 \(one subgroup\)/.test(e.message));
+    assert.throws(() => attentionSmall(q8, k3, k3, { causal: false }, { qr: 4, kb: 12, wg: 8, share: 8 }), (e: Error) => e.name === 'ShapeError' && /kb 12/.test(e.message));
+    q8.dispose();
+  }
   assert.throws(() => attentionFlash(q, k3, k3, { causal: false }, { bq: 4, tpq: 2, bk: 8 }), (e: Error) => e.name === 'ShapeError' && /attentionFlash: head dims/.test(e.message));
   q.dispose(); kv.dispose(); k3.dispose();
+});
+
+test('small.qr8k8s8 runs only where a workgroup of 8 is always one subgroup (not on subgroups of 4, as SwiftShader)', () => {
+  const fake = (features: string[], subgroupMinSize?: number) =>
+    Object.setPrototypeOf({ features: new Set(features), adapter: { subgroupMinSize: subgroupMinSize ?? 0 } }, Gpu.prototype) as Gpu;
+  const s8 = CANDIDATES.attention.find((c) => c.name === 'small.qr8k8s8')!;
+  assert.equal(s8.when!(fake(['subgroups'], 8)), true);
+  assert.equal(s8.when!(fake(['subgroups'], 32)), true);
+  assert.equal(s8.when!(fake(['subgroups'], 4)), false);
+  assert.equal(s8.when!(fake(['subgroups'])), false); // size not reported
+  assert.equal(s8.when!(fake([], 8)), false);
 });
