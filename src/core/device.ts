@@ -89,7 +89,9 @@ async function nodeGpu(backend: Backend | undefined): Promise<GPU> {
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
-  return mod.create(backend ? [`backend=${backend}`] : []);
+  // Dawn rounds timestamps down to 2^16 ns by default (a browser's timing-attack guard): a 70 us
+  // kernel would read 0 or 65.5 us, and the profiler's and tuner's sums of short dispatches drift.
+  return mod.create([...(backend ? [`backend=${backend}`] : []), 'disable-dawn-features=timestamp_quantization']);
 }
 
 export class Gpu {

@@ -8,6 +8,7 @@ import { Tensor } from '../../src/core/tensor.js';
 import { add } from '../../src/ops/elementwise.js';
 import { kernelLibraryDigest, kernelSourceNames, registerKernelSnippets, registerKernelSources, specialize } from '../../src/core/kernel.js';
 import { policyLibraryVersion } from '../../src/ops/policy.js';
+import { GpuTimer } from '../../src/core/timer.js';
 
 test('no adapter: the error names the remedy (lavapipe >= 25, XDG_RUNTIME_DIR)', async () => {
   // A backend this Linux build of Dawn does not have: requestAdapter() finds nothing.
@@ -104,4 +105,21 @@ test('the kernel policy\'s library version hashes the registered kernels and sni
   const mid = policyLibraryVersion();
   registerKernelSources({ test_version_kernel: '// a new kernel' });
   assert.notEqual(policyLibraryVersion(), mid);
+});
+
+test('GPU timestamps are not quantized (Dawn rounds them to 2^16 ns unless told not to)', async () => {
+  const gpu = await requestGpu();
+  const timer = new GpuTimer(gpu);
+  try {
+    if (!gpu.hasTimestamps) return; // nothing to check on an adapter without timestamp queries
+    const x = Tensor.fromArray(gpu, new Float32Array(4096).fill(1), [4096]);
+    const ns: number[] = [];
+    for (let i = 0; i < 5; i++) ns.push(Math.round((await timer.time(() => add(x, x).dispose())).ms * 1e6));
+    x.dispose();
+    // With quantization both ends are multiples of 65536 ns, so every difference is too.
+    assert.ok(ns.some((t) => t % 65536 !== 0), `every time a multiple of 65536 ns: ${ns.join(', ')}`);
+  } finally {
+    timer.destroy();
+    gpu.destroy();
+  }
 });
