@@ -33,6 +33,7 @@ import { Qwen2Model } from './qwen2.js';
 import { sample, samplingWithDefaults, type SamplingOptions } from './sampling.js';
 import { SiglipVisionTower } from './siglip.js';
 import { packerEmbedDimOf } from './weight_names.js';
+import { framesPerBatch } from './plan.js';
 import {
   STAGE_NAMES, checkStageMethods, checkStageOutput, stageDims, type StageContext, type StageFactories, type StageName, type Stages,
 } from './stages.js';
@@ -202,7 +203,7 @@ export class LlavaSt implements Stages {
       const runPacker = media.kind === 'video' || !!taps && (taps.wants('packer.spatial') || taps.wants('packer.slow'));
       const spatial = runPacker ? Tensor.empty(this.gpu, [frames * L, D], this.dtype, 'packer.spatial') : undefined;
       let image: Tensor | undefined;
-      const batch = this.framesPerBatch();
+      const batch = framesPerBatch(this.config, this.dtype, this.gpu.limits.maxStorageBufferBindingSize);
       for (let t0 = 0; t0 < frames; t0 += batch) {
         const B = Math.min(batch, frames - t0);
         const out = scope(() => {
@@ -223,19 +224,6 @@ export class LlavaSt implements Stages {
       }
       return checked('packer', 'temporal', this.packer.temporal(spatial!, frames, taps), [(frames / k) * L, D], '[T/k·L, D]');
     });
-  }
-
-  /**
-   * Frames encoded together: as many as keep the widest per-frame activation (SigLIP's MLP, the
-   * projector, the packer's MLPs) under 64 MiB and one binding. Small models take a whole video
-   * at once (few, large dispatches); so400m takes ~5 frames in f32.
-   */
-  private framesPerBatch(): number {
-    const { grid, intermediate_size: Iv, hidden_size: Dv } = this.config.vision;
-    const widest = Math.max(Iv, 3 * Dv, this.config.text.hidden_size, 3 * this.config.packer.embed_dim);
-    const perFrame = grid * grid * widest * (this.dtype === 'f16' ? 2 : 4);
-    const budget = Math.min(64 << 20, this.gpu.limits.maxStorageBufferBindingSize);
-    return Math.max(1, Math.min(this.config.packer.frames, Math.floor(budget / perFrame)));
   }
 
   /**

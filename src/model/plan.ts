@@ -173,7 +173,12 @@ export function tensorBytes(name: string, shape: readonly number[], layout: Weig
   return q.codes + q.groups;
 }
 
-/** Frames the vision tower encodes together (LlavaSt.framesPerBatch: 64 MiB of the widest activation). */
+/**
+ * Frames the vision tower encodes together (LlavaSt's video path; the plan and the tuner's workload
+ * count with it): as many as keep the widest per-frame activation (SigLIP's MLP, the projector, the
+ * packer's MLPs) under 64 MiB and one binding. Small models take a whole video at once (few, large
+ * dispatches); so400m takes ~5 frames in f32.
+ */
 export function framesPerBatch(c: LlavaStConfig, compute: ComputeDType, maxBinding: number): number {
   const { grid, intermediate_size: Iv, hidden_size: Dv } = c.vision;
   const widest = Math.max(Iv, 3 * Dv, c.text.hidden_size, 3 * c.packer.embed_dim);
