@@ -307,21 +307,29 @@ export function adapterClass(gpu: Gpu): AdapterClass {
   return 'discrete';
 }
 
-/** A variant for every class of the op, or per class with '*' for the rest. */
-type DefaultChoice = string | ({ '*': string } & Record<string, string>);
+/** A variant, or variants in order of preference (the first this device can run applies: e.g. a
+ *  subgroup kernel, then what runs without subgroups of 8). */
+type Preference = string | readonly string[];
+/** A preference for every class of the op, or per class with '*' for the rest. */
+type DefaultChoice = Preference | ({ '*': Preference } & Record<string, Preference>);
 type Defaults = { [O in OpName]: DefaultChoice } & { dtype: (gpu: Gpu) => 'f32' | 'f16' };
 
-/** The adapter class's default variant for one op and shape class. */
-export function defaultVariant(cls: AdapterClass, op: OpName, shapeClass: string): string {
+/** The adapter class's default variants for one op and shape class, in order of preference. */
+export function defaultVariants(cls: AdapterClass, op: OpName, shapeClass: string): readonly string[] {
   const d = DEFAULTS[cls][op];
-  return typeof d === 'string' ? d : d[shapeClass] ?? d['*'];
+  const pick = typeof d === 'string' || Array.isArray(d) ? d as Preference : (d as Record<string, Preference>)[shapeClass] ?? (d as { '*': Preference })['*'];
+  return typeof pick === 'string' ? [pick] : pick;
 }
+
+/** The adapter class's first-choice default for one op and shape class. */
+export const defaultVariant = (cls: AdapterClass, op: OpName, shapeClass: string): string => defaultVariants(cls, op, shapeClass)[0]!;
 
 // Before a device is measured. software: measured on lavapipe (docs/design.md); the GPU columns are
 // reasonable starting points that `llava-st tune` replaces with measurements.
 export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
-    gemm: { '*': 'sub4x24.v4', smallK: 'sub4x16.v4' }, gemv: { '*': 'gemv.n8k8v4', smallK: 'bcast.n8' },
+    // Without subgroups of 8 (SwiftShader's are 4): rows4x8 for small K, reg12x12 above.
+    gemm: { '*': ['sub4x24.v4', 'reg12x12.k8'], smallK: ['sub4x16.v4', 'rows4x8.v4'] }, gemv: { '*': 'gemv.n8k8v4', smallK: ['bcast.n8', 'gemv.n8k8v4'] },
     attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8s8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4',
     qgemm: { '*': 'deq8x8.k8', q4: 'scratch' }, qgemv: 'deq.n8k8', dtype: () => 'f32' },
   integrated: { gemm: 'shared64x64.t4x4', gemv: { '*': 'gemv.n4k128v4', smallK: 'gemv.n8k8v4' }, attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1',
@@ -458,7 +466,7 @@ export class Policy {
     const measured = usable(this.tuned?.winners[key]?.variant);
     if (!choice && measured) choice = { candidate: measured, source: 'measured' };
     if (!choice) {
-      const c = usable(defaultVariant(this.adapterClass, op, cls)) ?? table.find((t) => applies(this.gpu, t, cls));
+      const c = defaultVariants(this.adapterClass, op, cls).map(usable).find(Boolean) ?? table.find((t) => applies(this.gpu, t, cls));
       if (!c) throw new InputError(`no ${op} variant can run on this device`);
       choice = { candidate: c, source: 'default' };
     }

@@ -15,7 +15,7 @@ import { linear } from '../../src/ops/linear.js';
 import { sliceRows } from '../../src/ops/copy.js';
 import { matmulRef } from '../../src/ops/reference/matmul.js';
 import {
-  CANDIDATES, OP_NAMES, defaultVariant, SHAPE_CLASSES, Policy, adapterClass, classOf, parseForced, policyFor, policyKey, policyKeyId,
+  CANDIDATES, OP_NAMES, defaultVariant, defaultVariants, SHAPE_CLASSES, Policy, adapterClass, classOf, parseForced, policyFor, policyKey, policyKeyId,
   type TunedTable,
 } from '../../src/ops/policy.js';
 import { fileStore, memoryStore, nodeCacheDir } from '../../src/ops/policy_store.js';
@@ -43,15 +43,16 @@ test('every default names a candidate of its op, and every candidate name is uni
   for (const cls of ['software', 'integrated', 'discrete'] as const) {
     for (const op of OP_NAMES) {
       for (const shape of SHAPE_CLASSES[op]) {
-        const name = defaultVariant(cls, op, shape);
-        assert.ok(CANDIDATES[op].some((c) => c.name === name && (!c.classes || c.classes.includes(shape))), `${cls} default ${op}:${shape}=${name} is not a candidate for that class`);
+        for (const name of defaultVariants(cls, op, shape)) {
+          assert.ok(CANDIDATES[op].some((c) => c.name === name && (!c.classes || c.classes.includes(shape))), `${cls} default ${op}:${shape}=${name} is not a candidate for that class`);
+        }
       }
     }
   }
   for (const op of OP_NAMES) assert.equal(new Set(CANDIDATES[op].map((c) => c.name)).size, CANDIDATES[op].length, `${op} has duplicate names`);
 });
 
-test('matmul_subgroup needs subgroups of at least 8 lanes; without them lavapipe\'s defaults fall back to the first GEMM that runs', () => {
+test('matmul_subgroup needs subgroups of at least 8 lanes; without them lavapipe\'s defaults fall back to their next preference', () => {
   // This device with its subgroups' minimum size replaced (Mali: 4; an adapter that does not say: 0).
   const withSubgroups = (min: number): Gpu => Object.assign(Object.create(Gpu.prototype) as Gpu,
     { features: gpu.features, limits: gpu.limits, adapter: { ...gpu.adapter, subgroupMinSize: min } });
@@ -61,7 +62,10 @@ test('matmul_subgroup needs subgroups of at least 8 lanes; without them lavapipe
     const fake = withSubgroups(min);
     for (const c of subs) assert.equal(c.when!(fake), gpu.hasSubgroups && min >= 8, `${c.name} on subgroups of ${min}`);
     const p = new Policy(fake);
-    assert.equal(p.choose('gemm', 'smallK').candidate.name, gpu.hasSubgroups && min >= 8 ? 'sub4x16.v4' : 'reg12x12.k8', `smallK on subgroups of ${min}`);
+    const eight = gpu.hasSubgroups && min >= 8;
+    assert.equal(p.choose('gemm', 'smallK').candidate.name, eight ? 'sub4x16.v4' : 'rows4x8.v4', `smallK on subgroups of ${min}`);
+    assert.equal(p.choose('gemm', 'largeK').candidate.name, eight ? 'sub4x24.v4' : 'reg12x12.k8', `largeK on subgroups of ${min}`);
+    assert.equal(p.choose('gemv', 'smallK').candidate.name, eight ? 'bcast.n8' : 'gemv.n8k8v4', `gemv smallK on subgroups of ${min}`);
   }
 });
 
