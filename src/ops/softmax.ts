@@ -23,7 +23,7 @@ export function softmaxRows(x: Tensor, p: SoftmaxParams): Tensor {
   const vs = vecSpec(x.dtype as 'f32' | 'f16', N);
   const { defines, enables } = vecDefines(vs);
   x.gpu.kernels.get({
-    source: 'softmax', defines: { ...defines, ...vecReduceDefines(vs) }, constants: rowSplitConstants(p), ...(enables ? { enables } : {}),
+    source: 'softmax', defines: { ...defines, ...vecReduceDefines(vs), IT: vs.VT.replace('f32', 'i32'), VT_U: vs.VT.replace('f32', 'u32') }, constants: rowSplitConstants(p), ...(enables ? { enables } : {}),
     ...(p.variant ? { label: `softmax ${p.variant}` } : {}),
   }).dispatch([x.binding(), y.binding()], rowSplitWorkgroups(rows, p), new Uint32Array([rows, vs.NV, 0, 0]));
   return y;
