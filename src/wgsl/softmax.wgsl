@@ -51,35 +51,33 @@ fn exp2_neg(t: {{VT}}) -> {{VT}} {
 fn main(g: Grid) {
   let r = row_slice(g, p.rows, p.nv);
   let b = r.row * p.nv;
-  // Two units a step (then the odd one): half the loop overhead, which lavapipe pays per step
-  // for its lane masks.
-  let s2 = 2u * r.stride;
-  let pairs_end = r.start + (max(r.end, r.start) - r.start) / s2 * s2; // a coalesced lane may start past the end
+  let s2 = 2u * r.stride; // two units a step, then the odd one (row_split's pairs_end)
+  let pe = pairs_end(r);
   var mv = {{VT}}(-3.4028234663852886e38); // the lowest f32 (an inf constant would not compile)
   var mw = mv;
-  for (var i = r.start; i < pairs_end; i += s2) {
+  for (var i = r.start; i < pe; i += s2) {
     let v = ld(x[b + i]);
     let u = ld(x[b + i + r.stride]);
     mv = select(mv, v, v > mv);
     mw = select(mw, u, u > mw);
   }
-  for (var i = pairs_end; i < r.end; i += r.stride) {
+  for (var i = pe; i < r.end; i += r.stride) {
     let v = ld(x[b + i]);
     mv = select(mv, v, v > mv);
   }
   let m = row_reduce(max(hmax(mv), hmax(mw)), g.lid, true);
   var lv = {{VT}}(0.0);
-  for (var i = r.start; i < pairs_end; i += s2) {
+  for (var i = r.start; i < pe; i += s2) {
     lv += exp2_neg((ld(x[b + i]) - m) * LOG2E) + exp2_neg((ld(x[b + i + r.stride]) - m) * LOG2E);
   }
-  for (var i = pairs_end; i < r.end; i += r.stride) { lv += exp2_neg((ld(x[b + i]) - m) * LOG2E); }
+  for (var i = pe; i < r.end; i += r.stride) { lv += exp2_neg((ld(x[b + i]) - m) * LOG2E); }
   let inv_l = 1.0 / row_reduce(hsum(lv), g.lid, false);
-  for (var i = r.start; i < pairs_end; i += s2) {
+  for (var i = r.start; i < pe; i += s2) {
     let e0 = exp2_neg((ld(x[b + i]) - m) * LOG2E) * inv_l;
     let e1 = exp2_neg((ld(x[b + i + r.stride]) - m) * LOG2E) * inv_l;
     if (r.valid) { y[b + i] = st(e0); y[b + i + r.stride] = st(e1); }
   }
-  for (var i = pairs_end; i < r.end; i += r.stride) {
+  for (var i = pe; i < r.end; i += r.stride) {
     if (r.valid) { y[b + i] = st(exp2_neg((ld(x[b + i]) - m) * LOG2E) * inv_l); }
   }
 }
