@@ -36,7 +36,7 @@ fn gelu_tanh(x: {{VT}}) -> {{VT}} {
 
 // e^v with v capped at 88 (e^88 ≈ 1.7e38 < f32 max): WGSL leaves the value of an overflowing exp
 // undefined, and the callers only need "huge" there. Caps are compare-and-select: lavapipe compiles
-// float min()/max() into slow NaN-aware sequences (a NaN passes through either way).
+// float min()/max() into slow code (a NaN passes through either way).
 fn exp_capped(v: {{VT}}) -> {{VT}} {
   return exp(select(v, {{VT}}(88.0), v > {{VT}}(88.0)));
 }

@@ -7,12 +7,12 @@
 // The max is taken from the data itself (not a sentinel), so rows holding −inf work: exp(−inf) = 0;
 // a lane with an empty slice contributes the lowest f32 to the max and 0 to the sum.
 // The max starts from the lowest f32, not −inf, so a row of −inf only gives NaN (0/0) as exp would.
-// lavapipe (bench kernels rows.*): float max() and exp2() compile into slow NaN-aware library
-// sequences, 4× and ~2× the cost of the loads they follow; the max here is a compare and select
+// lavapipe (README, row kernels): float max() and exp2() compile into slow code, 4× and ~2× the
+// cost of the loads they follow; the max here is a compare and select
 // (a NaN is skipped by it, but its exp2 is NaN, so the row is NaN all the same) and exp2 is
 // exp2_neg below.
 // Defines: ST, VT, LOAD, STORE (vec_io), HMAX / HSUM the horizontal max / sum of a VT value named a,
-// IT: VT with i32 components.
+// IT / VT_U: VT with i32 / u32 components.
 // Overrides: WG, LANES, CHUNKED.
 
 struct Params { rows: u32, nv: u32, _p0: u32, _p1: u32 } // nv = N / width

@@ -1,6 +1,6 @@
 // f32 -> f16 rounding in integer ops and selects. lavapipe compiles pack2x16float, quantizeToF16,
-// round, and float min/max into slow NaN-aware sequences: a row kernel that stores f16 through
-// pack2x16float spends most of its time there (bench kernels rows.pack, docs/design.md).
+// round, and float min/max into slow code: a row kernel that stores f16 through pack2x16float
+// spent most of its time there (README, row kernels).
 // These give pack2x16float's bits (round to nearest even, subnormals exact, overflow to ±inf,
 // NaN to a quiet NaN), per component, in every lane's SIMD registers.
 
