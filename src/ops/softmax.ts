@@ -2,7 +2,7 @@
 //   x [..., N] -> y [..., N] (same dtype, f32 or f16). Kernel: wgsl/softmax.wgsl.
 import { DTypeError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { vecDefines, vecIntDefines, vecReduceDefines, vecSpec } from './vector.js';
+import { vecDefines, vecReduceDefines, vecSpec } from './vector.js';
 import { rowSplitConstants, rowSplitWorkgroups, type RowSplit } from './row_split.js';
 import { policyFor } from './policy.js';
 
@@ -23,7 +23,7 @@ export function softmaxRows(x: Tensor, p: SoftmaxParams): Tensor {
   const vs = vecSpec(x.dtype as 'f32' | 'f16', N);
   const { defines, enables } = vecDefines(vs);
   x.gpu.kernels.get({
-    source: 'softmax', defines: { ...defines, ...vecReduceDefines(vs), ...vecIntDefines(vs) }, constants: rowSplitConstants(p), ...(enables ? { enables } : {}),
+    source: 'softmax', defines: { ...defines, ...vecReduceDefines(vs) }, constants: rowSplitConstants(p), ...(enables ? { enables } : {}),
     ...(p.variant ? { label: `softmax ${p.variant}` } : {}),
   }).dispatch([x.binding(), y.binding()], rowSplitWorkgroups(rows, p), new Uint32Array([rows, vs.NV, 0, 0]));
   return y;

@@ -41,7 +41,3 @@ export function vecReduceDefines(v: VecSpec): { HSUM: string; HMAX: string; FIRS
   return { HSUM: parts.join(' + '), HMAX: parts.reduce((acc, c) => `max(${acc}, ${c})`), FIRST: parts[0]! };
 }
 
-/** VT_I / VT_U: a vecSpec's VT with i32 / u32 components (bit manipulation, e.g. include/exp2_poly). */
-export function vecIntDefines(v: VecSpec): { VT_I: string; VT_U: string } {
-  return { VT_I: v.VT.replace('f32', 'i32'), VT_U: v.VT.replace('f32', 'u32') };
-}

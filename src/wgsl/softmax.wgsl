@@ -7,13 +7,11 @@
 // The max is taken from the data itself (not a sentinel), so rows holding −inf work: exp(−inf) = 0;
 // a lane with an empty slice contributes the lowest f32 to the max and 0 to the sum.
 // The max starts from the lowest f32, not −inf, so a row of −inf only gives NaN (0/0) as exp would.
-// lavapipe (README, row kernels): float max() and exp2() compile into slow code, 4× and ~2× the
-// cost of the loads they follow; the max here is a compare and select
-// (a NaN is skipped by it, but its exp2 is NaN, so the row is NaN all the same) and exp2 is
-// exp2_poly (include/exp2_poly: relative error 2.2e-7; the f32 test allows 1e-5 + N·6e-8, f16
-// output rounds at 2^-11; a masked −inf gives exactly 0).
-// Defines: ST, VT, LOAD, STORE (vec_io), HMAX / HSUM the horizontal max / sum of a VT value named a,
-// VT_I / VT_U: VT with i32 / u32 components.
+// lavapipe (README, row kernels; bench kernels rows.*): float max() compiles into slow code (~4×
+// the read pass it is in); the max here is a compare and select (a NaN is skipped by it, but its
+// exp2 is NaN, so the row is NaN all the same). exp2 stays the builtin: a polynomial on the
+// exponent's bits was slower (rows.row_exp2_poly).
+// Defines: ST, VT, LOAD, STORE (vec_io), HMAX / HSUM the horizontal max / sum of a VT value named a.
 // Overrides: WG, LANES, CHUNKED.
 
 struct Params { rows: u32, nv: u32, _p0: u32, _p1: u32 } // nv = N / width
@@ -29,7 +27,6 @@ const LOG2E: f32 = 1.4426950408889634;
 
 #include vec_io
 #include row_split
-#include exp2_poly
 
 fn hmax(a: {{VT}}) -> f32 { return {{HMAX}}; }
 fn hsum(a: {{VT}}) -> f32 { return {{HSUM}}; }
@@ -55,16 +52,16 @@ fn main(g: Grid) {
   let m = row_reduce(max(hmax(mv), hmax(mw)), g.lid, true);
   var lv = {{VT}}(0.0);
   for (var i = r.start; i < pe; i += s2) {
-    lv += exp2_poly((ld(x[b + i]) - m) * LOG2E) + exp2_poly((ld(x[b + i + r.stride]) - m) * LOG2E);
+    lv += exp2((ld(x[b + i]) - m) * LOG2E) + exp2((ld(x[b + i + r.stride]) - m) * LOG2E);
   }
-  for (var i = pe; i < r.end; i += r.stride) { lv += exp2_poly((ld(x[b + i]) - m) * LOG2E); }
+  for (var i = pe; i < r.end; i += r.stride) { lv += exp2((ld(x[b + i]) - m) * LOG2E); }
   let inv_l = 1.0 / row_reduce(hsum(lv), g.lid, false);
   for (var i = r.start; i < pe; i += s2) {
-    let e0 = exp2_poly((ld(x[b + i]) - m) * LOG2E) * inv_l;
-    let e1 = exp2_poly((ld(x[b + i + r.stride]) - m) * LOG2E) * inv_l;
+    let e0 = exp2((ld(x[b + i]) - m) * LOG2E) * inv_l;
+    let e1 = exp2((ld(x[b + i + r.stride]) - m) * LOG2E) * inv_l;
     if (r.valid) { y[b + i] = st(e0); y[b + i + r.stride] = st(e1); }
   }
   for (var i = pe; i < r.end; i += r.stride) {
-    if (r.valid) { y[b + i] = st(exp2_poly((ld(x[b + i]) - m) * LOG2E) * inv_l); }
+    if (r.valid) { y[b + i] = st(exp2((ld(x[b + i]) - m) * LOG2E) * inv_l); }
   }
 }
