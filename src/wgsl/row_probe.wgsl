@@ -2,12 +2,10 @@
 // each unit (bench/kernels/row_probe.ts). One pass over f16 rows as the row kernels read them (one
 // row an invocation, vec2<u32> units of 4 halves), one operation a unit; the figure is the pass's
 // GB/s beside the read ceiling, so what costs more than the loads shows as a lower share.
-//   row_sum    acc += v                     (the read pass; every other entry adds one thing to it)
-//   row_max    acc = max(acc, v)            row_select_max   acc = select(acc, v, v > acc)
-//   row_exp2   acc += exp2(v)               row_exp2_poly    acc += exp2_poly(v)
-//   copy       y = x                        store_pack       y = pack2x16float(v · s)
-//   store_f16_bits  y = pack_f16x4(v · s)
-// Reductions write their row's total (horizontal sum or max) as f32 bits into y[row].x.
+//   reduce: acc = STEP (an expression of acc and the unit v), from INIT; the row's horizontal
+//           sum or max (TOTAL: total or top) as f32 bits into y[row].x. The read pass is
+//           STEP = acc + v; every other probe adds one operation to it (max, exp2, ...).
+//   store:  y = STORE (an expression of the unit's raw words u and its values v, scaled by p.s).
 
 struct Params { rows: u32, units: u32, s: f32, _p: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -36,62 +34,22 @@ fn total(a: vec4<f32>) -> vec2<u32> { return vec2<u32>(bitcast<u32>(a.x + a.y + 
 fn top(a: vec4<f32>) -> vec2<u32> { return vec2<u32>(bitcast<u32>(max(max(a.x, a.y), max(a.z, a.w))), 0u); }
 
 @compute @workgroup_size(WG)
-fn row_sum(g: Grid) {
+fn reduce(g: Grid) {
   let r = min(flat_id(g), p.rows - 1u);
-  var acc = vec4<f32>(0.0);
-  for (var j = 0u; j < p.units; j++) { acc += ld(x[r * p.units + j]); }
-  y[r] = total(acc);
+  var acc = vec4<f32>({{INIT}});
+  for (var j = 0u; j < p.units; j++) {
+    let v = ld(x[r * p.units + j]);
+    acc = {{STEP}};
+  }
+  y[r] = {{TOTAL}}(acc);
 }
 
 @compute @workgroup_size(WG)
-fn row_max(g: Grid) {
-  let r = min(flat_id(g), p.rows - 1u);
-  var acc = vec4<f32>(-65504.0);
-  for (var j = 0u; j < p.units; j++) { acc = max(acc, ld(x[r * p.units + j])); }
-  y[r] = top(acc);
-}
-
-@compute @workgroup_size(WG)
-fn row_select_max(g: Grid) {
-  let r = min(flat_id(g), p.rows - 1u);
-  var acc = vec4<f32>(-65504.0);
-  for (var j = 0u; j < p.units; j++) { let v = ld(x[r * p.units + j]); acc = select(acc, v, v > acc); }
-  y[r] = top(acc);
-}
-
-@compute @workgroup_size(WG)
-fn row_exp2(g: Grid) {
-  let r = min(flat_id(g), p.rows - 1u);
-  var acc = vec4<f32>(0.0);
-  for (var j = 0u; j < p.units; j++) { acc += exp2(ld(x[r * p.units + j])); }
-  y[r] = total(acc);
-}
-
-@compute @workgroup_size(WG)
-fn row_exp2_poly(g: Grid) {
-  let r = min(flat_id(g), p.rows - 1u);
-  var acc = vec4<f32>(0.0);
-  for (var j = 0u; j < p.units; j++) { acc += exp2_poly(ld(x[r * p.units + j])); }
-  y[r] = total(acc);
-}
-
-@compute @workgroup_size(WG)
-fn copy(g: Grid) {
-  let r = min(flat_id(g), p.rows - 1u);
-  for (var j = 0u; j < p.units; j++) { y[r * p.units + j] = x[r * p.units + j]; }
-}
-
-@compute @workgroup_size(WG)
-fn store_pack(g: Grid) {
+fn store(g: Grid) {
   let r = min(flat_id(g), p.rows - 1u);
   for (var j = 0u; j < p.units; j++) {
-    let v = ld(x[r * p.units + j]) * p.s;
-    y[r * p.units + j] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));
+    let u = x[r * p.units + j];
+    let v = ld(u) * p.s;
+    y[r * p.units + j] = {{STORE}};
   }
-}
-
-@compute @workgroup_size(WG)
-fn store_f16_bits(g: Grid) {
-  let r = min(flat_id(g), p.rows - 1u);
-  for (var j = 0u; j < p.units; j++) { y[r * p.units + j] = pack_f16x4(ld(x[r * p.units + j]) * p.s); }
 }

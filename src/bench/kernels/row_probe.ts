@@ -11,10 +11,22 @@ import type { BenchCase, PreparedCase } from '../case.js';
 
 const R = 4096, C = 2048, UNITS = C / 4, WG = 64, SCALE = 0.37;
 
-type Entry = 'row_sum' | 'row_max' | 'row_select_max' | 'row_exp2' | 'row_exp2_poly' | 'copy' | 'store_pack' | 'store_f16_bits';
+// name: [entry, defines]
+const PROBES: Record<string, [string, Record<string, string>]> = {
+  row_sum: ['reduce', { INIT: '0.0', STEP: 'acc + v', TOTAL: 'total' }],
+  row_max: ['reduce', { INIT: '-65504.0', STEP: 'max(acc, v)', TOTAL: 'top' }],
+  row_select_max: ['reduce', { INIT: '-65504.0', STEP: 'select(acc, v, v > acc)', TOTAL: 'top' }],
+  row_exp2: ['reduce', { INIT: '0.0', STEP: 'acc + exp2(v)', TOTAL: 'total' }],
+  row_exp2_poly: ['reduce', { INIT: '0.0', STEP: 'acc + exp2_poly(v)', TOTAL: 'total' }],
+  copy: ['store', { STORE: 'u' }],
+  store_pack: ['store', { STORE: 'vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw))' }],
+  store_f16_bits: ['store', { STORE: 'pack_f16x4(v)' }],
+};
+type Entry = keyof typeof PROBES;
 
 function probe(entry: Entry): BenchCase {
-  const stores = !entry.startsWith('row_');
+  const [entryPoint, defines] = PROBES[entry]!;
+  const stores = entryPoint === 'store';
   return {
     name: `rows.${entry}`,
     shape: `${R}×${C} f16, a row an invocation`,
@@ -23,7 +35,7 @@ function probe(entry: Entry): BenchCase {
     prepare(gpu: Gpu): PreparedCase {
       const host = fromF16(toF16(Float32Array.from({ length: R * C }, (_, i) => ((i * 7919) % 2003) / 250 - 4)));
       const x = Tensor.fromArray(gpu, toF16(host), [R, C], 'f16', 'x');
-      const kernel = gpu.kernels.get({ source: 'row_probe', entryPoint: entry, constants: { WG } });
+      const kernel = gpu.kernels.get({ source: 'row_probe', entryPoint, defines: { INIT: '0.0', STEP: 'acc', TOTAL: 'total', STORE: 'u', ...defines }, constants: { WG } });
       const params = new ArrayBuffer(16);
       new Uint32Array(params, 0, 2).set([R, UNITS]);
       new Float32Array(params, 8, 1)[0] = SCALE;
@@ -59,5 +71,5 @@ function probe(entry: Entry): BenchCase {
 }
 
 export function cases(): BenchCase[] {
-  return (['row_sum', 'row_max', 'row_select_max', 'row_exp2', 'row_exp2_poly', 'copy', 'store_pack', 'store_f16_bits'] as const).map(probe);
+  return Object.keys(PROBES).map(probe);
 }
