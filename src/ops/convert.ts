@@ -21,17 +21,21 @@ interface Plan {
 
 function castPlan(from: Float, to: Float, n: number): Plan {
   const v = n % 4 === 0;
-  const IN = v ? `vec4<${from}>` : from, OUT = v ? `vec4<${to}>` : to;
   const b = (d: Float) => (d === 'f32' ? 4 : 2);
-  return { IN, OUT, STORE: `dst[j] = ${OUT}(src[j]);`, perUnit: v ? 4 : 1, inBytesPerUnit: b(from) * (v ? 4 : 1), outBytesPerUnit: b(to) * (v ? 4 : 1) };
+  const sizes = { perUnit: v ? 4 : 1, inBytesPerUnit: b(from) * (v ? 4 : 1), outBytesPerUnit: b(to) * (v ? 4 : 1) };
+  // f32 -> f16 in vec4s: written as packed u32 pairs, rounded by f16_bits (lavapipe's native f16
+  // stores and pack2x16float are several times slower; same bits)
+  if (v && from === 'f32' && to === 'f16') return { IN: 'vec4<f32>', OUT: 'vec2<u32>', STORE: 'dst[j] = pack_f16x4(src[j]);', ...sizes };
+  const IN = v ? `vec4<${from}>` : from, OUT = v ? `vec4<${to}>` : to;
+  return { IN, OUT, STORE: `dst[j] = ${OUT}(src[j]);`, ...sizes };
 }
 
 function bf16Plan(to: Float, n: number): Plan {
   const ob = to === 'f32' ? 4 : 2;
   if (n % 4 === 0) {
     return {
-      IN: 'vec2<u32>', OUT: `vec4<${to}>`, perUnit: 4, inBytesPerUnit: 8, outBytesPerUnit: 4 * ob,
-      STORE: `let w = src[j]; dst[j] = vec4<${to}>(vec4<f32>(widen_bf16(w.x), widen_bf16(w.y)));`,
+      IN: 'vec2<u32>', OUT: to === 'f16' ? 'vec2<u32>' : 'vec4<f32>', perUnit: 4, inBytesPerUnit: 8, outBytesPerUnit: 4 * ob,
+      STORE: `let w = vec4<f32>(widen_bf16(src[j].x), widen_bf16(src[j].y)); dst[j] = ${to === 'f16' ? 'pack_f16x4(w)' : 'w'};`,
     };
   }
   return {

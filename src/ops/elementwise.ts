@@ -2,6 +2,7 @@
 import { DTypeError, LimitError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { broadcastShapes, broadcastStrides, coalesce } from './broadcast.js';
+import { vecDefines, vecSpec, vectorWidth } from './vector.js';
 
 const MAX_OUTER = 8;
 const WG = 64;
@@ -25,17 +26,20 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   }
   const inner = dims[dims.length - 1]!, outer = dims.slice(0, -1);
   if (outer.length > MAX_OUTER) throw new LimitError(`${op}: ${outer.length + 1} dimensions after coalescing exceed the supported ${MAX_OUTER + 1}`);
-  const runsPerRow = Math.ceil(inner / CHUNK);
+  // Vectors along the inner dimension where both inputs run along it (a broadcast scalar there
+  // would need a splat per unit); then every outer stride is a multiple of the width too.
+  const width = strides.every((s) => s.at(-1) === 1) ? vectorWidth(inner) : 1;
+  const vs = vecSpec(a.dtype, width);
+  const units = inner / width;
+  const runsPerRow = Math.ceil(units / CHUNK);
   const runs = (y.size / inner) * runsPerRow;
   const params = new Uint32Array(8 + 3 * MAX_OUTER);
-  params.set([runs, inner, runsPerRow, outer.length, strides[0]!.at(-1)!, strides[1]!.at(-1)!]);
+  params.set([runs, units, runsPerRow, outer.length, strides[0]!.at(-1)!, strides[1]!.at(-1)!]);
   params.set(outer, 8);
-  params.set(strides[0]!.slice(0, -1), 8 + MAX_OUTER);
-  params.set(strides[1]!.slice(0, -1), 8 + 2 * MAX_OUTER);
-  const kernel = gpu.kernels.get({
-    source: 'binary', defines: { T: a.dtype, OP: EXPR[op] }, constants: { WG, CHUNK },
-    ...(a.dtype === 'f16' ? { enables: ['f16'] } : {}),
-  });
+  params.set(strides[0]!.slice(0, -1).map((s) => s / width), 8 + MAX_OUTER);
+  params.set(strides[1]!.slice(0, -1).map((s) => s / width), 8 + 2 * MAX_OUTER);
+  const { defines, enables } = vecDefines(vs);
+  const kernel = gpu.kernels.get({ source: 'binary', defines: { ...defines, OP: EXPR[op] }, constants: { WG, CHUNK }, ...(enables ? { enables } : {}) });
   kernel.dispatch([a.binding(), b.binding(), y.binding()], Math.ceil(runs / WG), params);
   return y;
 }

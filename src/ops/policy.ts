@@ -330,7 +330,11 @@ export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
     // Without subgroups of 8 (SwiftShader's are 4): rows4x8 for small K, reg12x12 above.
     gemm: { '*': ['sub4x24.v4', 'reg12x12.k8'], smallK: ['sub4x16.v4', 'rows4x8.v4'] }, gemv: { '*': 'gemv.n8k8v4', smallK: ['bcast.n8', 'gemv.n8k8v4'] },
-    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8s8' }, norm: 'row.wg64', softmax: 'row.wg64', pointwise: 'wg64.c4',
+    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8s8' },
+    // wide softmax rows (logits, 64×151936): 8 rows a workgroup gives the threads 8 workgroups in
+    // place of 1 (scripts/compare-kernels.mjs: 3.15× main). Wide norm rows stay at 64 (LayerNorm
+    // 729×1152 f16 was 0.93× main with row.wg8 against 1.71× with row.wg64, RMSNorm even).
+    norm: 'row.wg64', softmax: { '*': 'row.wg64', wide: 'row.wg8' }, pointwise: 'wg64.c4',
     qgemm: { '*': 'deq8x8.k8', q4: 'scratch' }, qgemv: 'deq.n8k8', dtype: () => 'f32' },
   integrated: { gemm: 'shared64x64.t4x4', gemv: { '*': 'gemv.n4k128v4', smallK: 'gemv.n8k8v4' }, attention: { '*': 'fused.wg64.split256', 'largeD.prefill': 'flash.q32t4' }, norm: 'coal.wg64', softmax: 'coal.wg64', pointwise: 'wg256.c1',
     qgemm: 'scratch', qgemv: 'deq.n4k32', dtype: (g) => (g.hasF16 ? 'f16' : 'f32') },

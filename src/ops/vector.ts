@@ -9,8 +9,9 @@ export function vectorWidth(n: number): 1 | 2 | 4 {
 
 /** How kernels load rows of n elements: the WGSL defines ST, VT, LOAD, STORE, DOT, NV (see
  *  attention.wgsl). f16 is read as packed u32 pairs (unpack2x16float): lavapipe compiles native
- *  f16 loads into slow code that also takes up to a minute to compile with unrolled loops. Only an
- *  odd n in f16 falls back to native f16 (needs shader-f16). */
+ *  f16 loads into slow code that also takes up to a minute to compile with unrolled loops; stores
+ *  round with f16_bits (wgsl/include/f16_bits), bit-identical to pack2x16float and several times
+ *  faster there. Only an odd n in f16 falls back to native f16 (needs shader-f16). */
 export interface VecSpec { ST: string; VT: string; LOAD: string; STORE: string; DOT: string; NV: number; enables: string[] }
 
 export function vecSpec(dtype: 'f32' | 'f16', n: number): VecSpec {
@@ -20,9 +21,9 @@ export function vecSpec(dtype: 'f32' | 'f16', n: number): VecSpec {
   if (dtype === 'f32') return { ...base, ST: VT, LOAD: 'a', STORE: 'a', enables: [] };
   if (w === 4) {
     return { ...base, ST: 'vec2<u32>', LOAD: 'vec4<f32>(unpack2x16float(a.x), unpack2x16float(a.y))',
-      STORE: 'vec2<u32>(pack2x16float(a.xy), pack2x16float(a.zw))', enables: [] };
+      STORE: 'pack_f16x4(a)', enables: [] };
   }
-  if (w === 2) return { ...base, ST: 'u32', LOAD: 'unpack2x16float(a)', STORE: 'pack2x16float(a)', enables: [] };
+  if (w === 2) return { ...base, ST: 'u32', LOAD: 'unpack2x16float(a)', STORE: 'pack_f16x2(a)', enables: [] };
   return { ...base, ST: 'f16', LOAD: 'f32(a)', STORE: 'f16(a)', enables: ['f16'] };
 }
 
@@ -39,3 +40,4 @@ export function vecReduceDefines(v: VecSpec): { HSUM: string; HMAX: string; FIRS
   const parts = ['x', 'y', 'z', 'w'].slice(0, w).map((c) => (w === 1 ? 'a' : `a.${c}`));
   return { HSUM: parts.join(' + '), HMAX: parts.reduce((acc, c) => `max(${acc}, ${c})`), FIRST: parts[0]! };
 }
+

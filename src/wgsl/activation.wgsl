@@ -35,9 +35,10 @@ fn gelu_tanh(x: {{VT}}) -> {{VT}} {
 }
 
 // e^v with v capped at 88 (e^88 ≈ 1.7e38 < f32 max): WGSL leaves the value of an overflowing exp
-// undefined, and the callers only need "huge" there.
+// undefined, and the callers only need "huge" there. Caps are compare-and-select: lavapipe compiles
+// float min()/max() into slow code (a NaN passes through either way).
 fn exp_capped(v: {{VT}}) -> {{VT}} {
-  return exp(min(v, {{VT}}(88.0)));
+  return exp(select(v, {{VT}}(88.0), v > {{VT}}(88.0)));
 }
 
 // erfc(z) for z >= 0, relative error < 1.2e-7 (Chebyshev fit of Press et al., Numerical Recipes
@@ -53,7 +54,8 @@ fn erfc_pos(z: {{VT}}) -> {{VT}} {
 // exact form (projector, packer): 0.5·x·(1 + erf(x/√2)) = x·(1 − erfc(|x|/√2)/2) for x >= 0 and
 // x·erfc(|x|/√2)/2 for x < 0. z is capped at 10, where erfc underflows to 0 anyway.
 fn gelu_erf(x: {{VT}}) -> {{VT}} {
-  let e = 0.5 * erfc_pos(min(abs(x) * INV_SQRT2, {{VT}}(10.0)));
+  let z = abs(x) * INV_SQRT2;
+  let e = 0.5 * erfc_pos(select(z, {{VT}}(10.0), z > {{VT}}(10.0)));
   return x * select(e, 1.0 - e, x >= {{VT}}(0.0));
 }
 

@@ -1,5 +1,8 @@
 // Elementwise binary op with broadcasting: y[i] = OP(a[ia], b[ib]).
-// T: storage type. OP: an expression in x and z (the two operands), e.g. "x + z".
+// Units as vec_io reads them (ST, VT, LOAD, STORE): vectors of 4 or 2 elements where both inputs
+// are contiguous along the inner dimension and it divides (one load per vector instead of one per
+// element: lavapipe scalarizes every per-lane load), single elements otherwise; all strides and
+// lengths below are in units. OP: an expression in x and z (the two operands, VT), e.g. "x + z".
 //
 // Shapes arrive coalesced (ops/broadcast.ts): an outer part of up to MAX_OUTER dimensions and one
 // contiguous inner dimension along which each input's stride is 0 (broadcast) or 1. Each invocation
@@ -23,14 +26,15 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<{{T}}>;
-@group(0) @binding(2) var<storage, read> b: array<{{T}}>;
-@group(0) @binding(3) var<storage, read_write> y: array<{{T}}>;
+@group(0) @binding(1) var<storage, read> a: array<{{ST}}>;
+@group(0) @binding(2) var<storage, read> b: array<{{ST}}>;
+@group(0) @binding(3) var<storage, read_write> y: array<{{ST}}>;
 
 override WG: u32 = 64u;
 override CHUNK: u32 = 16u;
 
 #include grid
+#include vec_io
 
 @compute @workgroup_size(WG)
 fn main(g: Grid) {
@@ -52,8 +56,8 @@ fn main(g: Grid) {
   let end = min(start + CHUNK, p.inner);
   let base = o * p.inner;
   for (var e = start; e < end; e = e + 1u) {
-    let x = a[ia + e * p.inner_stride_a];
-    let z = b[ib + e * p.inner_stride_b];
-    y[base + e] = {{OP}};
+    let x = ld(a[ia + e * p.inner_stride_a]);
+    let z = ld(b[ib + e * p.inner_stride_b]);
+    y[base + e] = st({{OP}});
   }
 }

@@ -3,7 +3,7 @@
 // Each invocation converts CHUNK consecutive units: on lavapipe a contiguous run per invocation reads
 // ~3× faster than one unit per invocation (design.md, measured facts).
 //
-// IN / OUT: the storage array element types. STORE: the statement converting unit j, with
+// IN / OUT: the storage array element types (f16 vec4s as packed u32 pairs, rounded by f16_bits). STORE: the statement converting unit j, with
 // src[j] and dst[...] in scope (see ops/convert.ts). p.units: units in this dispatch;
 // p.count: output elements in this dispatch (the scalar bf16 path writes 2 per word, the last
 // word of an odd count only 1).
@@ -18,6 +18,7 @@ override WG: u32 = 64u;
 override CHUNK: u32 = 4u;
 
 #include grid
+#include f16_bits
 
 // bf16 is the top half of an f32: a packed word holds element 2k in its low half, 2k+1 in its high half.
 fn widen_bf16(w: u32) -> vec2<f32> {

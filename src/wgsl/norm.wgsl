@@ -30,6 +30,15 @@ override CHUNKED: bool = false;
 fn hsum(a: {{VT}}) -> f32 { return {{HSUM}}; }
 fn first(a: {{VT}}) -> f32 { return {{FIRST}}; }
 
+// The terms of each pass, one unit at index j of the row at b (row kernels step two units at a time).
+fn shifted(i: u32, k: f32) -> {{VT}} { return ld(x[i]) - k; }
+fn layer_out(b: u32, j: u32, k: f32, m: f32, rstd: f32) -> {{ST}} { return st((shifted(b + j, k) - m) * rstd * ld(w[j]) + ld(bias[j])); }
+fn square(i: u32) -> {{VT}} { let v = ld(x[i]); return v * v; }
+fn rms_out(b: u32, j: u32, inv: f32) -> {{ST}} {
+  let n = ld(st(ld(x[b + j]) * inv)); // rounded to the storage type before the weight (Qwen2)
+  return st(n * ld(w[j]));
+}
+
 @compute @workgroup_size(WG)
 fn layer(g: Grid) {
   let r = row_slice(g, p.rows, p.units);
@@ -38,7 +47,7 @@ fn layer(g: Grid) {
   var s = {{VT}}(0.0);
   var q = {{VT}}(0.0);
   for (var j = r.start; j < r.end; j += r.stride) {
-    let d = ld(x[b + j]) - k;
+    let d = shifted(b + j, k);
     s += d;
     q += d * d;
   }
@@ -46,7 +55,7 @@ fn layer(g: Grid) {
   let var_ = max(row_reduce(hsum(q), g.lid, false) / f32(p.cols) - m * m, 0.0);
   let rstd = inverseSqrt(var_ + p.eps);
   for (var j = r.start; j < r.end; j += r.stride) {
-    if (r.valid) { y[b + j] = st((ld(x[b + j]) - k - m) * rstd * ld(w[j]) + ld(bias[j])); }
+    if (r.valid) { y[b + j] = layer_out(b, j, k, m, rstd); }
   }
 }
 
@@ -54,14 +63,18 @@ fn layer(g: Grid) {
 fn rms(g: Grid) {
   let r = row_slice(g, p.rows, p.units);
   let b = r.row * p.units;
+  let s2 = 2u * r.stride;
+  let pe = pairs_end(r);
   var q = {{VT}}(0.0);
-  for (var j = r.start; j < r.end; j += r.stride) {
-    let v = ld(x[b + j]);
-    q += v * v;
-  }
+  for (var j = r.start; j < pe; j += s2) { q += square(b + j) + square(b + j + r.stride); }
+  for (var j = pe; j < r.end; j += r.stride) { q += square(b + j); }
   let inv = inverseSqrt(row_reduce(hsum(q), g.lid, false) / f32(p.cols) + p.eps);
-  for (var j = r.start; j < r.end; j += r.stride) {
-    let n = ld(st(ld(x[b + j]) * inv)); // rounded to the storage type before the weight (Qwen2)
-    if (r.valid) { y[b + j] = st(n * ld(w[j])); }
+  for (var j = r.start; j < pe; j += s2) {
+    let y0 = rms_out(b, j, inv);
+    let y1 = rms_out(b, j + r.stride, inv);
+    if (r.valid) { y[b + j] = y0; y[b + j + r.stride] = y1; }
+  }
+  for (var j = pe; j < r.end; j += r.stride) {
+    if (r.valid) { y[b + j] = rms_out(b, j, inv); }
   }
 }

@@ -7,6 +7,10 @@
 // The max is taken from the data itself (not a sentinel), so rows holding −inf work: exp(−inf) = 0;
 // a lane with an empty slice contributes the lowest f32 to the max and 0 to the sum.
 // The max starts from the lowest f32, not −inf, so a row of −inf only gives NaN (0/0) as exp would.
+// lavapipe (README, row kernels; bench kernels rows.*): float max() compiles into slow code (~4×
+// the read pass it is in); the max here is a compare and select (a NaN is skipped by it, but its
+// exp2 is NaN, so the row is NaN all the same). exp2 stays the builtin: a polynomial on the
+// exponent's bits was slower (rows.row_exp2_poly).
 // Defines: ST, VT, LOAD, STORE (vec_io), HMAX / HSUM the horizontal max / sum of a VT value named a.
 // Overrides: WG, LANES, CHUNKED.
 
@@ -31,13 +35,33 @@ fn hsum(a: {{VT}}) -> f32 { return {{HSUM}}; }
 fn main(g: Grid) {
   let r = row_slice(g, p.rows, p.nv);
   let b = r.row * p.nv;
+  let s2 = 2u * r.stride; // two units a step, then the odd one (row_split's pairs_end)
+  let pe = pairs_end(r);
   var mv = {{VT}}(-3.4028234663852886e38); // the lowest f32 (an inf constant would not compile)
-  for (var i = r.start; i < r.end; i += r.stride) { mv = max(mv, ld(x[b + i])); }
-  let m = row_reduce(hmax(mv), g.lid, true);
+  var mw = mv;
+  for (var i = r.start; i < pe; i += s2) {
+    let v = ld(x[b + i]);
+    let u = ld(x[b + i + r.stride]);
+    mv = select(mv, v, v > mv);
+    mw = select(mw, u, u > mw);
+  }
+  for (var i = pe; i < r.end; i += r.stride) {
+    let v = ld(x[b + i]);
+    mv = select(mv, v, v > mv);
+  }
+  let m = row_reduce(max(hmax(mv), hmax(mw)), g.lid, true);
   var lv = {{VT}}(0.0);
-  for (var i = r.start; i < r.end; i += r.stride) { lv += exp2((ld(x[b + i]) - m) * LOG2E); }
+  for (var i = r.start; i < pe; i += s2) {
+    lv += exp2((ld(x[b + i]) - m) * LOG2E) + exp2((ld(x[b + i + r.stride]) - m) * LOG2E);
+  }
+  for (var i = pe; i < r.end; i += r.stride) { lv += exp2((ld(x[b + i]) - m) * LOG2E); }
   let inv_l = 1.0 / row_reduce(hsum(lv), g.lid, false);
-  for (var i = r.start; i < r.end; i += r.stride) {
+  for (var i = r.start; i < pe; i += s2) {
+    let e0 = exp2((ld(x[b + i]) - m) * LOG2E) * inv_l;
+    let e1 = exp2((ld(x[b + i + r.stride]) - m) * LOG2E) * inv_l;
+    if (r.valid) { y[b + i] = st(e0); y[b + i + r.stride] = st(e1); }
+  }
+  for (var i = pe; i < r.end; i += r.stride) {
     if (r.valid) { y[b + i] = st(exp2((ld(x[b + i]) - m) * LOG2E) * inv_l); }
   }
 }

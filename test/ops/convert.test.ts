@@ -67,6 +67,30 @@ if (gpu.hasF16) {
   });
 }
 
+// f32 -> f16 in vec4s rounds with f16_bits (wgsl/include/f16_bits), integer ops in place of
+// pack2x16float: every rounding boundary it has, exhaustively. For each f16 value v (both signs,
+// subnormals, the largest finite, inf, NaN) and its neighbour v' above: v, the tie (v + v')/2, the
+// f32s one ulp either side of the tie, and v's own f32 neighbours; plus f32 subnormals and values
+// below half the smallest f16 subnormal. Needs no shader-f16 (packed u32 output).
+test('f32 -> f16 rounds every f16 boundary exactly (ties to even, subnormals, overflow)', async () => {
+  const xs: number[] = [];
+  const f32 = new Float32Array(1), bits = new Uint32Array(f32.buffer);
+  const nudge = (x: number, d: number) => { f32[0] = x; bits[0] = bits[0]! + d; return f32[0]; };
+  for (let h = 0; h < 0x7c00; h++) {
+    for (const sign of [1, -1]) {
+      const v = sign * fromF16BitsRef([h])[0]!, w = sign * fromF16BitsRef([h + 1])[0]!;
+      const tie = Math.fround((v + w) / 2); // exact: the halfway point has 12 significant bits
+      xs.push(v, tie, nudge(tie, 1), nudge(tie, -1), h > 0 ? nudge(v, sign) : v);
+    }
+  }
+  xs.push(Infinity, -Infinity, NaN, 65520, 65519.996, 1e-45, -1e-45, 1e-40, 2 ** -25, 2 ** -25 + 2 ** -40, -(2 ** -25), 3.4e38);
+  while (xs.length % 4) xs.push(0);
+  const x = Float32Array.from(xs);
+  const y = scope(() => convert(Tensor.fromArray(gpu, x, [x.length]), 'f16'));
+  sameF16((await y.read()) as Uint16Array, toF16BitsRef(x), 'f32->f16 boundaries');
+  y.dispose();
+});
+
 test('bf16ToF32 without shader-f16 (2 elements a word, low half first)', async () => {
   const y = scope(() => bf16ToF32(Tensor.fromArray(gpu, new Uint32Array([0x3f80_4000, 0x0000_4040]), [2]), [3]));
   assert.deepEqual(Array.from(await y.read()), [2, 1, 3]);

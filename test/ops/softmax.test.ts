@@ -28,6 +28,11 @@ async function check(x: Float32Array, shape: number[], dtype: 'f32' | 'f16', wha
   let want = softmaxRef(xs, xs.length / N, N);
   if (dtype === 'f16') want = fromF16(toF16(want));
   assertClose(got, want, dtype === 'f16' ? { atol: 2 ** -24, rtol: 2 ** -10 } : { atol: 1e-30, rtol: 1e-5 + N * 6e-8 }, `softmax ${dtype} ${what} ${JSON.stringify(shape)}`);
+  // A masked (−inf) entry is exactly 0, as the reference's, not merely tiny (an exp2 clamped
+  // below, as a polynomial exp2 must be, gives 2^-125 there).
+  for (let i = 0; i < xs.length; i++) {
+    if (xs[i] === -Infinity && want[i] === 0 && got[i] !== 0) throw new Error(`softmax ${dtype} ${what}: element ${i} (−inf) is ${got[i]}, want exactly 0`);
+  }
 }
 
 const dim: fc.Arbitrary<number> = fc.constantFrom(1, 2, 3, 5, 7, 13, 64, 130, 257, 1024);

@@ -21,6 +21,8 @@ import { toF16BitsRef, bf16ToF32Ref } from '../../ops/reference/convert.js';
 import { rowClass } from '../../ops/policy.js';
 import { softmax } from '../../ops/softmax.js';
 import { softmaxRef } from '../../ops/reference/softmax.js';
+import { binary } from '../../ops/elementwise.js';
+import { binaryRef } from '../../ops/reference/elementwise.js';
 
 type Float = 'f32' | 'f16';
 
@@ -121,6 +123,30 @@ export function cases(): BenchCase[] {
     const w = new SplitWeight(parts, [V, C], 'embed_tokens');
     return { inputs: [...parts, idT], run: () => embedding(w, idT), want: () => gatherRef(table, C, ids, 'f16'), tol: [0, 0] };
   }));
+  // The demo model's narrow rows (vision tower at width 48/32, 100 frames × 729 patches, f32 as
+  // `--dtype auto` picks here): far from bandwidth in the demo's profile.
+  for (const C of [48, 32]) {
+    const R = 72900;
+    out.push(unary('narrow.layernorm.f32', `${R}×${C}`, 2 * R * C * 4, (gpu) => {
+      const x = values(R * C, 16, 3, 'f32'), w = values(C, 17, 1, 'f32'), b = values(C, 18, 0.1, 'f32');
+      const inputs = [upload(gpu, x, [R, C], 'f32'), upload(gpu, w, [C], 'f32'), upload(gpu, b, [C], 'f32')];
+      return { inputs, run: () => layerNorm(inputs[0]!, inputs[1]!, inputs[2]!, 1e-6), want: () => layerNormRef(x, C, w, b, 1e-6, 'f32'), tol: [1e-5, 1e-5] };
+    }, { op: 'norm', cls: rowClass('norm', C) }));
+  }
+  out.push(unary('narrow.gelu_erf.f32', '72900×48', 2 * 72900 * 48 * 4, (gpu) => {
+    const x = values(72900 * 48, 19, 6, 'f32');
+    const inputs = [upload(gpu, x, [72900, 48], 'f32')];
+    return { inputs, run: () => gelu(inputs[0]!, 'erf'), want: () => geluRef(x, 'erf', 'f32'), tol: [1e-6, 1e-5] };
+  }, { op: 'pointwise', cls: 'any' }));
+  // residual (same shapes) and bias (a row broadcast over the rows)
+  for (const [what, bShape] of [['residual', [72900, 48]], ['bias', [48]]] as const) {
+    const n = 72900 * 48, nb = bShape.reduce((p, d) => p * d, 1);
+    out.push(unary(`narrow.add_${what}.f32`, `72900×48 + ${bShape.join('×')}`, (2 * n + nb) * 4, (gpu) => {
+      const a = values(n, 20, 3, 'f32'), b = values(nb, 21, 3, 'f32');
+      const inputs = [upload(gpu, a, [72900, 48], 'f32'), upload(gpu, b, [...bShape], 'f32')];
+      return { inputs, run: () => binary('add', inputs[0]!, inputs[1]!), want: () => binaryRef('add', a, [72900, 48], b, [...bShape]).data, tol: [0, 0] };
+    }));
+  }
   const N = 4 << 20;
   out.push(unary('convert.f32_to_f16', '4M', N * 6, (gpu) => {
     const x = values(N, 12, 100, 'f32');

@@ -1,0 +1,75 @@
+// Microbenchmark of one row-kernel pass by the operation applied to each unit (src/wgsl/row_probe.wgsl):
+// the experiment behind the row kernels' design on lavapipe (README, row kernels). The read pass
+// (rows.row_sum) runs at about the read ceiling; a pass whose share falls below it is paying for its
+// operation, not its loads: builtin max against compare-and-select, exp2 against exp2_poly,
+// pack2x16float against f16_bits. bytes = the rows read (and, for the stores, written) once.
+// Every case first checks its output against the host's.
+import type { Gpu } from '../../core/device.js';
+import { Tensor } from '../../core/tensor.js';
+import { toF16, fromF16 } from '../../core/dtype.js';
+import type { BenchCase, PreparedCase } from '../case.js';
+
+const R = 4096, C = 2048, UNITS = C / 4, WG = 64, SCALE = 0.37;
+
+// name: [entry, defines]
+const PROBES: Record<string, [string, Record<string, string>]> = {
+  row_sum: ['reduce', { INIT: '0.0', STEP: 'acc + v', TOTAL: 'total' }],
+  row_max: ['reduce', { INIT: '-65504.0', STEP: 'max(acc, v)', TOTAL: 'top' }],
+  row_select_max: ['reduce', { INIT: '-65504.0', STEP: 'select(acc, v, v > acc)', TOTAL: 'top' }],
+  row_exp2: ['reduce', { INIT: '0.0', STEP: 'acc + exp2(v)', TOTAL: 'total' }],
+  row_exp2_poly: ['reduce', { INIT: '0.0', STEP: 'acc + exp2_poly(v)', TOTAL: 'total' }],
+  copy: ['store', { STORE: 'u' }],
+  store_pack: ['store', { STORE: 'vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw))' }],
+  store_f16_bits: ['store', { STORE: 'pack_f16x4(v)' }],
+};
+type Entry = keyof typeof PROBES;
+
+function probe(entry: Entry): BenchCase {
+  const [entryPoint, defines] = PROBES[entry]!;
+  const stores = entryPoint === 'store';
+  return {
+    name: `rows.${entry}`,
+    shape: `${R}×${C} f16, a row an invocation`,
+    bytes: R * C * 2 * (stores ? 2 : 1),
+    bound: 'memory',
+    prepare(gpu: Gpu): PreparedCase {
+      const host = fromF16(toF16(Float32Array.from({ length: R * C }, (_, i) => ((i * 7919) % 2003) / 250 - 4)));
+      const x = Tensor.fromArray(gpu, toF16(host), [R, C], 'f16', 'x');
+      const kernel = gpu.kernels.get({ source: 'row_probe', entryPoint, defines: { INIT: '0.0', STEP: 'acc', TOTAL: 'total', STORE: 'u', ...defines }, constants: { WG } });
+      const params = new ArrayBuffer(16);
+      new Uint32Array(params, 0, 2).set([R, UNITS]);
+      new Float32Array(params, 8, 1)[0] = SCALE;
+      const run = () => {
+        const y = Tensor.empty(gpu, stores ? [R, C] : [R, 2], stores ? 'f16' : 'f32', 'y'); // reductions: [total, 0] a row
+        kernel.dispatch([x.binding(), y.binding()], Math.ceil(R / WG), new Uint8Array(params));
+        return y;
+      };
+      return {
+        run,
+        async check() {
+          const y = run();
+          const got = await y.read();
+          y.dispose();
+          if (stores) {
+            const want = toF16(entry === 'copy' ? host : host.map((v) => v * SCALE));
+            const bits = got as Uint16Array;
+            for (let i = 0; i < want.length; i++) if (bits[i] !== want[i]) return `element ${i}: 0x${bits[i]!.toString(16)}, want 0x${want[i]!.toString(16)}`;
+            return undefined;
+          }
+          const totals = got as Float32Array;
+          for (const r of [0, 1, R - 1]) {
+            const row = host.subarray(r * C, (r + 1) * C);
+            const want = entry.endsWith('max') ? Math.max(...row) : row.reduce((s, v) => s + (entry.startsWith('row_exp2') ? 2 ** v : v), 0);
+            if (!(Math.abs(totals[r * 2]! - want) <= 1e-4 * Math.abs(want) + 1e-3)) return `row ${r}: ${totals[r * 2]}, want ${want}`;
+          }
+          return undefined;
+        },
+        dispose() { x.dispose(); },
+      };
+    },
+  };
+}
+
+export function cases(): BenchCase[] {
+  return Object.keys(PROBES).map(probe);
+}
