@@ -17,6 +17,8 @@ export interface BcastParams {
   tn: number;
   /** Invocations per workgroup (lanes over N); at least 8. */
   wg: number;
+  /** The policy's name for these parameters (profile label). */
+  variant?: string;
 }
 
 export const BCAST_DEFAULT: BcastParams = { tm: 8, tn: 4, wg: 8 };
@@ -36,6 +38,7 @@ export function recordBcast(x: Tensor, parts: readonly RegPart[], y: Tensor, bia
     source: 'matmul_bcast',
     defines: { TM: prm.tm, TN: prm.tn, WG: prm.wg, ...defines },
     enables: [...enables, 'subgroups'],
+    ...(prm.variant ? { label: `matmul_bcast ${prm.variant}` } : {}),
   });
   dispatchParts('matmulBcast', kernel, x, parts, y, bias, 4, (N, M) => [Math.ceil(N / (prm.wg * prm.tn)), Math.ceil(M / prm.tm)]);
 }
