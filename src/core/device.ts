@@ -70,8 +70,30 @@ const NO_ADAPTER_HELP =
   'private directory. With a GPU, check its Vulkan driver (`vulkaninfo --summary`). ' +
   'The backend can be chosen with LLAVA_ST_BACKEND=vulkan|null|...';
 
+/**
+ * While a GPU promise is pending (a read back, onSubmittedWorkDone), Dawn's node binding polls by
+ * re-queuing a native callback with the global setImmediate: a busy loop that holds one JS-thread
+ * core for the whole wait. On a CPU adapter that core is taken from the kernels being waited for
+ * (lavapipe, 2 cores: one dispatch that took 1066 ms with the loop took 691 ms without it). The
+ * binding's own callbacks (anonymous native functions) are re-queued on a 1 ms timer instead: a wait
+ * ends at most 1 ms late. Every other caller's setImmediate is untouched. LLAVA_ST_POLL=spin keeps
+ * Dawn's loop (to compare).
+ */
+function politePolling(): void {
+  const immediate = globalThis.setImmediate as typeof setImmediate & { politeFor?: string };
+  if (immediate.politeFor !== undefined || process.env.LLAVA_ST_POLL === 'spin') return;
+  const nativePoll = (fn: unknown): boolean =>
+    typeof fn === 'function' && fn.name === '' && Function.prototype.toString.call(fn) === 'function () { [native code] }';
+  const polite = ((fn: (...args: unknown[]) => void, ...args: unknown[]) =>
+    nativePoll(fn) ? setTimeout(fn, 1, ...args) : immediate(fn, ...args)) as unknown as typeof setImmediate & { politeFor: string };
+  Object.defineProperties(polite, Object.getOwnPropertyDescriptors(immediate)); // util.promisify.custom, name
+  polite.politeFor = 'dawn';
+  globalThis.setImmediate = polite;
+}
+
 /** Loads Dawn in Node. The returned GPU object must stay referenced for the device's life. */
 async function nodeGpu(backend: Backend | undefined): Promise<GPU> {
+  politePolling();
   if (!process.env.XDG_RUNTIME_DIR) {
     // Mesa's WSI code looks for it even in compute-only use; a private temp dir is enough.
     const { mkdtempSync } = await import('node:fs');

@@ -6,6 +6,8 @@ import { requestGpu } from '../../src/core/device.js';
 import { DeviceError, LimitError } from '../../src/core/errors.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { add } from '../../src/ops/elementwise.js';
+import { linear } from '../../src/ops/linear.js';
+import { vecDefines, vecSpec } from '../../src/ops/vector.js';
 import { kernelLibraryDigest, kernelSourceNames, registerKernelSnippets, registerKernelSources, specialize } from '../../src/core/kernel.js';
 import { policyLibraryVersion } from '../../src/ops/policy.js';
 import { GpuTimer } from '../../src/core/timer.js';
@@ -21,7 +23,7 @@ test('a WGSL compile error surfaces at the next call as a DeviceError naming the
   try {
     // `binary` with an operator expression that does not type-check.
     const a = Tensor.zeros(gpu, [4]);
-    gpu.kernels.get({ source: 'binary', defines: { T: 'f32', OP: 'x + true' }, constants: { WG: 64 } });
+    gpu.kernels.get({ source: 'binary', defines: { ...vecDefines(vecSpec('f32', 4)).defines, OP: 'x + true' }, constants: { WG: 64, CHUNK: 1 } });
     await gpu.device.queue.onSubmittedWorkDone();
     await new Promise((r) => setTimeout(r, 50)); // let the error scope's promise settle
     assert.throws(() => add(a, a), (e: unknown) => e instanceof DeviceError && /binary/.test(e.message) && /failed to compile/.test(e.message));
@@ -120,6 +122,35 @@ test('GPU timestamps are not quantized (Dawn rounds them to 2^16 ns unless told 
     assert.ok(ns.some((t) => t % 65536 !== 0), `every time a multiple of 65536 ns: ${ns.join(', ')}`);
   } finally {
     timer.destroy();
+    gpu.destroy();
+  }
+});
+
+test('waiting for the GPU does not spin the JS thread: Dawn\'s poll is re-queued on a timer, other setImmediate callers are not', async () => {
+  const gpu = await requestGpu();
+  const polite = globalThis.setImmediate;
+  let polls = 0;
+  globalThis.setImmediate = ((fn: (...a: unknown[]) => void, ...args: unknown[]) => {
+    if (fn.name === '' && String(fn) === 'function () { [native code] }') polls++;
+    return polite(fn, ...args);
+  }) as typeof setImmediate;
+  try {
+    const x = Tensor.fromArray(gpu, new Float32Array(256 * 1024).fill(0.5), [256, 1024]);
+    const w = Tensor.fromArray(gpu, new Float32Array(1024 * 1024).fill(0.25), [1024, 1024]);
+    const t0 = performance.now();
+    const y = linear(x, w);
+    await y.read();
+    const ms = performance.now() - t0;
+    y.dispose(); x.dispose(); w.dispose();
+    // A busy loop re-queues ~100 polls a millisecond here; a 1 ms timer at most one.
+    assert.ok(polls <= 2 * ms + 10, `${polls} polls in ${ms.toFixed(0)} ms`);
+    // A plain callback still runs as an immediate: before a timer queued first.
+    const order: string[] = [];
+    await new Promise<void>((done) => { setTimeout(() => { order.push('timer'); done(); }, 0); setImmediate(() => order.push('immediate')); });
+    assert.deepEqual(order, ['immediate', 'timer']);
+    assert.equal(typeof (polite as unknown as Record<symbol, unknown>)[Symbol.for('nodejs.util.promisify.custom')], 'function', 'util.promisify(setImmediate) still works');
+  } finally {
+    globalThis.setImmediate = polite;
     gpu.destroy();
   }
 });
