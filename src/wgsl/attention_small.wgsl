@@ -153,7 +153,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       var m_new = m[r];
       for (var c4 = 0u; c4 < KB4; c4++) {
         s[r][c4] = select(s[r][c4], vec4<f32>(NEG), masked(j0 + 4u * c4, own_end[r]));
-        m_new = max(m_new, max(max(s[r][c4].x, s[r][c4].y), max(s[r][c4].z, s[r][c4].w)));
+        // compare-and-select: lavapipe's float max() is a slow NaN-aware sequence (bench kernels --filter rows.)
+        let h = select(s[r][c4].xy, s[r][c4].zw, s[r][c4].zw > s[r][c4].xy);
+        let b = select(h.x, h.y, h.y > h.x);
+        m_new = select(m_new, b, b > m_new);
       }
       alpha[r] = exp2(m[r] - m_new);
       var sum = 0.0;
