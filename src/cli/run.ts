@@ -46,7 +46,8 @@ const HELP = `usage: llava-st run [--model DIR] (--video FILE [--split s0,s1] | 
 environment: LLAVA_ST_PROFILE=1 prints the GPU time of every kernel at the end (timestamp queries;
   LLAVA_ST_PROFILE=shapes: a row per kernel and op shape);
   LLAVA_ST_KERNEL=op=variant,... forces kernel variants; LLAVA_ST_TUNE=off skips the kernel cache and tuning;
-  LLAVA_ST_TRACE=N prints a line as each batch of N kernels completes (how far a long run has got)`;
+  LLAVA_ST_TRACE=N prints a line as each batch of N kernels completes (how far a long run has got);
+  LLAVA_ST_POLL=spin keeps Dawn's busy-wait on the JS thread while the GPU works (default: a 1 ms timer)`;
 
 const TASKS = Object.keys(TASK_MODALITY) as Task[];
 const STRICT: ReadonlySet<string> = new Set<AnswerTask>(['tvg', 'stvg', 'svg', 'rec', 'elc']);
