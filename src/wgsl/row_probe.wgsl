@@ -6,6 +6,8 @@
 //           sum or max (TOTAL: total or top) as f32 bits into y[row].x. The read pass is
 //           STEP = acc + v; every other probe adds one operation to it (max, exp2, ...).
 //   store:  y = STORE (an expression of the unit's raw words u and its values v, scaled by p.s).
+// LOAD: ld (unpack2x16float) or, with shader-f16, ld_cast (a bitcast to vec4<f16> and a conversion);
+// st_cast is the store's counterpart.
 
 struct Params { rows: u32, units: u32, s: f32, _p: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -30,6 +32,7 @@ fn exp2_poly(t: vec4<f32>) -> vec4<f32> {
 }
 
 fn ld(a: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(a.x), unpack2x16float(a.y)); }
+{{F16_CASTS}}
 fn total(a: vec4<f32>) -> vec2<u32> { return vec2<u32>(bitcast<u32>(a.x + a.y + a.z + a.w), 0u); }
 fn top(a: vec4<f32>) -> vec2<u32> { return vec2<u32>(bitcast<u32>(max(max(a.x, a.y), max(a.z, a.w))), 0u); }
 
@@ -38,7 +41,7 @@ fn reduce(g: Grid) {
   let r = min(flat_id(g), p.rows - 1u);
   var acc = vec4<f32>({{INIT}});
   for (var j = 0u; j < p.units; j++) {
-    let v = ld(x[r * p.units + j]);
+    let v = {{LOAD}}(x[r * p.units + j]);
     acc = {{STEP}};
   }
   y[r] = {{TOTAL}}(acc);
@@ -49,7 +52,7 @@ fn store(g: Grid) {
   let r = min(flat_id(g), p.rows - 1u);
   for (var j = 0u; j < p.units; j++) {
     let u = x[r * p.units + j];
-    let v = ld(u) * p.s;
+    let v = {{LOAD}}(u) * p.s;
     y[r * p.units + j] = {{STORE}};
   }
 }

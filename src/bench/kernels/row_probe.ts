@@ -21,7 +21,12 @@ const PROBES: Record<string, [string, Record<string, string>]> = {
   copy: ['store', { STORE: 'u' }],
   store_pack: ['store', { STORE: 'vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw))' }],
   store_f16_bits: ['store', { STORE: 'pack_f16x4(v)' }],
+  // With shader-f16: the conversions the f16 type does (a bitcast and a vector conversion).
+  row_sum_cast: ['reduce', { STEP: 'acc + v', LOAD: 'ld_cast' }],
+  store_cast: ['store', { STORE: 'st_cast(v)', LOAD: 'ld_cast' }],
 };
+const F16_CASTS = `fn ld_cast(a: vec2<u32>) -> vec4<f32> { return vec4<f32>(bitcast<vec4<f16>>(a)); }
+fn st_cast(v: vec4<f32>) -> vec2<u32> { return bitcast<vec2<u32>>(vec4<f16>(v)); }`;
 type Entry = keyof typeof PROBES;
 
 function probe(entry: Entry): BenchCase {
@@ -35,7 +40,12 @@ function probe(entry: Entry): BenchCase {
     prepare(gpu: Gpu): PreparedCase {
       const host = fromF16(toF16(Float32Array.from({ length: R * C }, (_, i) => ((i * 7919) % 2003) / 250 - 4)));
       const x = Tensor.fromArray(gpu, toF16(host), [R, C], 'f16', 'x');
-      const kernel = gpu.kernels.get({ source: 'row_probe', entryPoint, defines: { INIT: '0.0', STEP: 'acc', TOTAL: 'total', STORE: 'u', ...defines }, constants: { WG } });
+      const cast = defines.LOAD === 'ld_cast';
+      if (cast && !gpu.hasF16) throw new Error('needs shader-f16');
+      const kernel = gpu.kernels.get({
+        source: 'row_probe', entryPoint, constants: { WG }, ...(cast ? { enables: ['f16'] } : {}),
+        defines: { INIT: '0.0', STEP: 'acc', TOTAL: 'total', STORE: 'u', LOAD: 'ld', F16_CASTS: cast ? F16_CASTS : '', ...defines },
+      });
       const params = new ArrayBuffer(16);
       new Uint32Array(params, 0, 2).set([R, UNITS]);
       new Float32Array(params, 8, 1)[0] = SCALE;
