@@ -11,6 +11,7 @@ import type { Dispatch, OpName, Sizes, Workload } from '../ops/policy.js';
 import { GEMV_MAX_ROWS } from '../ops/policy.js';
 import type { ComputeDType } from '../nn/weights.js';
 import type { LlavaStConfig } from './config.js';
+import { patchChunk } from '../ops/patch_embed.js';
 import { FAST_TOKENS_PER_FRAME, TEXT_TOKENS, framesPerBatch, readCheckpointFacts } from './plan.js';
 
 /** The question a workload is for. */
@@ -60,8 +61,7 @@ export function modelWorkload(c: LlavaStConfig, q: Question, opts: { compute: Co
   };
   // patch_embed.ts: im2col, then a GEMM [f·N, 3P²]·W[Dv, 3P²]ᵀ per chunk of f frames within a binding.
   const K = c.vision.num_channels * c.vision.patch_size ** 2;
-  const perFrame = Math.max(N * K, N * Dv, c.vision.num_channels * c.vision.image_size ** 2) * (opts.compute === 'f32' ? 4 : 2);
-  const framesPerChunk = Math.floor((opts.maxBinding - 256) / perFrame);
+  const framesPerChunk = patchChunk(c.vision.image_size, c.vision.patch_size, Dv, opts.compute === 'f32' ? 4 : 2, opts.maxBinding).frames;
   for (let t0 = 0; t0 < T; t0 += batch) {
     const B = Math.min(batch, T - t0), R = B * N;
     for (let f0 = 0; f0 < B; f0 += framesPerChunk) linear(Math.min(framesPerChunk, B - f0) * N, K, Dv);

@@ -11,6 +11,14 @@ import { copyRows } from './copy.js';
 
 const WG = 64;
 
+/** Frames one chunk holds (its pixels, im2col columns and output each within one binding), and the
+ *  bytes a frame needs: S pixels a side, P the patch, C output channels. */
+export function patchChunk(S: number, P: number, C: number, bytesPerElement: number, maxBinding: number): { frames: number; perFrame: number } {
+  const G = Math.floor(S / P), K = 3 * P * P;
+  const perFrame = Math.max(G * G * K, G * G * C, 3 * S * S) * bytesPerElement;
+  return { frames: Math.floor((maxBinding - 256) / perFrame), perFrame };
+}
+
 export function patchEmbed(pixels: Tensor, weight: Tensor, bias: Tensor, patch: number): Tensor {
   const P = patch;
   if (pixels.rank !== 4 || pixels.shape[1] !== 3 || pixels.shape[2] !== pixels.shape[3]) {
@@ -28,9 +36,9 @@ export function patchEmbed(pixels: Tensor, weight: Tensor, bias: Tensor, patch: 
 
   const gpu = pixels.gpu;
   const G = Math.floor(S / P), K = 3 * P * P, eb = pixels.dtype === 'f32' ? 4 : 2;
-  const perFrame = Math.max(G * G * K, G * G * C, 3 * S * S) * eb;
   const maxBinding = gpu.limits.maxStorageBufferBindingSize;
-  const framesPerChunk = Math.min(T, Math.floor((maxBinding - 256) / perFrame));
+  const { frames, perFrame } = patchChunk(S, P, C, eb, maxBinding);
+  const framesPerChunk = Math.min(T, frames);
   if (framesPerChunk < 1) throw new LimitError(`patchEmbed: one frame of ${shapeStr(pixels.shape)} needs ${perFrame} B bindings, over maxStorageBufferBindingSize ${maxBinding}`);
   const out = [T, G * G, C];
   if (T === 0 || G === 0) return Tensor.empty(gpu, out, pixels.dtype, 'patchEmbed');
