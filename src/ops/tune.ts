@@ -272,6 +272,9 @@ export function timingsOf<O extends OpName>(op: O, cls: string, workload?: Workl
   });
 }
 
+/** The `op:class` keys a workload runs. */
+const workloadClasses = (w: Workload): Set<string> => new Set(w.dispatches.map((d) => `${d.op}:${classOf[d.op](d.size as never)}`));
+
 /** Names a workload's sizes in the cache key: a table tuned for one model is not another's. */
 export function workloadId(w: Workload): string {
   return fnv1a(JSON.stringify(w.dispatches));
@@ -402,7 +405,8 @@ export async function tune(gpu: Gpu, opts: TuneOptions = {}): Promise<TunedTable
     if (workload) log(`on the sizes of ${workload.name}`);
     const winners: Record<string, Measured> = { ...opts.keep };
     // With a workload, the classes it dispatches come first (the rest keep their fixed trials).
-    const used = (op: OpName, cls: string) => !workload || workload.dispatches.some((d) => d.op === op && classOf[op](d.size as never) === cls);
+    const runs = workload && workloadClasses(workload);
+    const used = (op: OpName, cls: string) => !runs || runs.has(`${op}:${cls}`);
     const classes = (opts.ops ?? OP_NAMES).flatMap((op) => SHAPE_CLASSES[op].map((cls) => [op, cls] as const));
     for (const [op, cls] of [...classes.filter(([o, c]) => used(o, c)), ...classes.filter(([o, c]) => !used(o, c))]) {
       if (winners[`${op}:${cls}`]) continue;
@@ -487,7 +491,7 @@ export async function loadPolicy(gpu: Gpu, opts: LoadOptions = {}): Promise<Poli
     log(`tuned in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   // For a model, only the classes it runs matter.
-  const runs = opts.workload ? new Set(opts.workload(table.dtype).dispatches.map((d) => `${d.op}:${classOf[d.op](d.size as never)}`)) : undefined;
+  const runs = opts.workload && workloadClasses(opts.workload(table.dtype));
   const missing = (opts.ops ?? OP_NAMES).flatMap((op) => SHAPE_CLASSES[op].map((cls) => `${op}:${cls}`))
     .filter((k) => !table.winners[k] && (!runs || runs.has(k)));
   if (missing.length && mode !== 'force') log(`${missing.length} shape classes not measured yet (${missing.join(', ')}): defaults there until \`llava-st tune${opts.workload ? ' --model' : ''}\``);
