@@ -273,13 +273,10 @@ export const workOf: { [O in OpName]: (s: Sizes[O]) => number } = {
   qgemv: (s) => s.M * s.K * s.N,
 };
 
-// (Built per op from sizeOf and classOf / label; the casts only restate that pairing to TypeScript.)
+// (Built per op from sizeOf and classOf; the casts only restate that pairing to TypeScript.)
 /** A call's shape class. */
 export const classify: { [O in OpName]: (call: Ops[O]['call']) => string } = Object.fromEntries(
   OP_NAMES.map((op) => [op, (c: never) => (classOf[op] as (s: unknown) => string)(sizeOf[op](c))])) as never;
-/** A call's problem size, as the by-shape profile (LLAVA_ST_PROFILE=shapes) labels it. */
-export const describe: { [O in OpName]: (call: Ops[O]['call']) => string } = Object.fromEntries(
-  OP_NAMES.map((op) => [op, (c: never) => (label[op] as (s: unknown) => string)(sizeOf[op](c))])) as never;
 
 /** One size an op runs at, and how many calls a question makes at it. */
 export interface Dispatch<O extends OpName = OpName> { op: O; size: Sizes[O]; calls: number }
