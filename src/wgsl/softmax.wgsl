@@ -30,6 +30,9 @@ const LOG2E: f32 = 1.4426950408889634;
 
 fn hmax(a: {{VT}}) -> f32 { return {{HMAX}}; }
 fn hsum(a: {{VT}}) -> f32 { return {{HSUM}}; }
+// The terms of each pass, one unit at index i (the loops step two units at a time, then the odd one).
+fn larger(a: {{VT}}, v: {{VT}}) -> {{VT}} { return select(a, v, v > a); }
+fn expm(i: u32, m: f32) -> {{VT}} { return exp2((ld(x[i]) - m) * LOG2E); }
 
 @compute @workgroup_size(WG)
 fn main(g: Grid) {
@@ -39,29 +42,19 @@ fn main(g: Grid) {
   let pe = pairs_end(r);
   var mv = {{VT}}(-3.4028234663852886e38); // the lowest f32 (an inf constant would not compile)
   var mw = mv;
-  for (var i = r.start; i < pe; i += s2) {
-    let v = ld(x[b + i]);
-    let u = ld(x[b + i + r.stride]);
-    mv = select(mv, v, v > mv);
-    mw = select(mw, u, u > mw);
-  }
-  for (var i = pe; i < r.end; i += r.stride) {
-    let v = ld(x[b + i]);
-    mv = select(mv, v, v > mv);
-  }
+  for (var i = r.start; i < pe; i += s2) { mv = larger(mv, ld(x[b + i])); mw = larger(mw, ld(x[b + i + r.stride])); }
+  for (var i = pe; i < r.end; i += r.stride) { mv = larger(mv, ld(x[b + i])); }
   let m = row_reduce(max(hmax(mv), hmax(mw)), g.lid, true);
   var lv = {{VT}}(0.0);
-  for (var i = r.start; i < pe; i += s2) {
-    lv += exp2((ld(x[b + i]) - m) * LOG2E) + exp2((ld(x[b + i + r.stride]) - m) * LOG2E);
-  }
-  for (var i = pe; i < r.end; i += r.stride) { lv += exp2((ld(x[b + i]) - m) * LOG2E); }
+  for (var i = r.start; i < pe; i += s2) { lv += expm(b + i, m) + expm(b + i + r.stride, m); }
+  for (var i = pe; i < r.end; i += r.stride) { lv += expm(b + i, m); }
   let inv_l = 1.0 / row_reduce(hsum(lv), g.lid, false);
   for (var i = r.start; i < pe; i += s2) {
-    let e0 = exp2((ld(x[b + i]) - m) * LOG2E) * inv_l;
-    let e1 = exp2((ld(x[b + i + r.stride]) - m) * LOG2E) * inv_l;
+    let e0 = expm(b + i, m) * inv_l;
+    let e1 = expm(b + i + r.stride, m) * inv_l;
     if (r.valid) { y[b + i] = st(e0); y[b + i + r.stride] = st(e1); }
   }
   for (var i = pe; i < r.end; i += r.stride) {
-    if (r.valid) { y[b + i] = st(exp2((ld(x[b + i]) - m) * LOG2E) * inv_l); }
+    if (r.valid) { y[b + i] = st(expm(b + i, m) * inv_l); }
   }
 }
