@@ -6,6 +6,10 @@
 //           sum or max (TOTAL: total or top) as f32 bits into y[row].x. The read pass is
 //           STEP = acc + v; every other probe adds one operation to it (max, exp2, ...).
 //   store:  y = STORE (an expression of the unit's raw words u and its values v, scaled by p.s).
+//   traffic: the loads and stores of a row kernel and nothing else (integer xors, no conversion):
+//           READS passes that load the row, then one that loads it again with WEIGHTS loads of
+//           [C] vectors at the same unit (w, and bias) and stores it. Softmax is READS 2, RMSNorm
+//           READS 1 WEIGHTS 1, LayerNorm READS 1 WEIGHTS 2: a bound on what they can reach.
 // LOAD: ld (unpack2x16float) or, with shader-f16, ld_cast (a bitcast to vec4<f16> and a conversion);
 // st_cast is the store's counterpart.
 
@@ -13,6 +17,7 @@ struct Params { rows: u32, units: u32, s: f32, _p: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec2<u32>>;
+@group(0) @binding(3) var<storage, read> w: array<vec2<u32>>; // traffic only
 
 override WG: u32 = 64u;
 
@@ -55,4 +60,14 @@ fn store(g: Grid) {
     let v = {{LOAD}}(u) * p.s;
     y[r * p.units + j] = {{STORE}};
   }
+}
+
+@compute @workgroup_size(WG)
+fn traffic(g: Grid) {
+  let b = min(flat_id(g), p.rows - 1u) * p.units;
+  var acc = vec2<u32>(0u);
+  for (var k = 0u; k < {{READS}}u; k++) {
+    for (var j = 0u; j < p.units; j++) { acc ^= x[b + j]; }
+  }
+  for (var j = 0u; j < p.units; j++) { y[b + j] = x[b + j] ^ acc{{WEIGHTS}}; }
 }

@@ -44,7 +44,7 @@ function probe(entry: Entry): BenchCase {
       if (cast && !gpu.hasF16) throw new Error('needs shader-f16');
       const kernel = gpu.kernels.get({
         source: 'row_probe', entryPoint, constants: { WG }, ...(cast ? { enables: ['f16'] } : {}),
-        defines: { INIT: '0.0', STEP: 'acc', TOTAL: 'total', STORE: 'u', LOAD: 'ld', F16_CASTS: cast ? F16_CASTS : '', ...defines },
+        defines: { INIT: '0.0', STEP: 'acc', TOTAL: 'total', STORE: 'u', LOAD: 'ld', READS: 0, WEIGHTS: '', F16_CASTS: cast ? F16_CASTS : '', ...defines },
       });
       const params = new ArrayBuffer(16);
       new Uint32Array(params, 0, 2).set([R, UNITS]);
@@ -80,6 +80,59 @@ function probe(entry: Entry): BenchCase {
   };
 }
 
+// The traffic of a row kernel, and nothing else (row_probe.wgsl `traffic`): its share of the read
+// ceiling bounds what a kernel with the same loads and stores can reach here.
+const TRAFFIC: Record<string, [reads: number, weights: number]> = { softmax: [2, 0], rmsnorm: [1, 1], layernorm: [1, 2] };
+
+/** `traffic` over x [R, C] f16 with `weights` [C] vectors packed in w [weights·C] (u32 words). */
+export function trafficKernel(gpu: Gpu, reads: number, weights: number) {
+  const WEIGHTS = [' ^ w[j]', ' ^ w[p.units + j]'].slice(0, weights).join('');
+  return gpu.kernels.get({ source: 'row_probe', entryPoint: 'traffic', constants: { WG }, defines: { READS: reads, WEIGHTS, LOAD: 'ld', F16_CASTS: '', INIT: '0.0', STEP: 'acc', TOTAL: 'total', STORE: 'u' } });
+}
+
+function traffic(kind: string): BenchCase {
+  const [reads, weights] = TRAFFIC[kind]!;
+  return {
+    name: `rows.traffic_${kind}`,
+    shape: `${R}×${C} f16, a word: ${reads + 1} row loads, ${weights} weight loads, 1 store`,
+    bytes: R * C * 2 * 2, // x read once and y written once, as scripts/compare-kernels.mjs counts
+    bound: 'memory',
+    prepare(gpu: Gpu): PreparedCase {
+      const xw = Uint32Array.from({ length: R * C / 2 }, (_, i) => Math.imul(i, 2654435761) >>> 0);
+      const ww = Uint32Array.from({ length: Math.max(weights, 1) * C / 2 }, (_, i) => Math.imul(i + 7, 40503) >>> 0);
+      const x = Tensor.fromArray(gpu, new Uint16Array(xw.buffer), [R, C], 'f16', 'x');
+      const w = Tensor.fromArray(gpu, new Uint16Array(ww.buffer), [Math.max(weights, 1) * C], 'f16', 'w');
+      const kernel = trafficKernel(gpu, reads, weights);
+      const run = () => {
+        const y = Tensor.empty(gpu, [R, C], 'f16', 'y');
+        kernel.dispatch([x.binding(), y.binding(), ...(weights ? [w.binding()] : [])], Math.ceil(R / WG), new Uint32Array([R, UNITS, 0, 0]));
+        return y;
+      };
+      return {
+        run,
+        async check() {
+          const y = run();
+          const got = new Uint32Array(((await y.read()) as Uint16Array).slice().buffer);
+          y.dispose();
+          const W = C / 2; // words a row
+          for (const r of [0, 1, R - 1]) {
+            const row = xw.subarray(r * W, (r + 1) * W);
+            let acc = [0, 0];
+            for (let k = 0; k < reads; k++) for (let j = 0; j < W; j += 2) acc = [acc[0]! ^ row[j]!, acc[1]! ^ row[j + 1]!];
+            for (let j = 0; j < W; j++) {
+              let want = row[j]! ^ acc[j & 1]!;
+              for (let k = 0; k < weights; k++) want ^= ww[k * W + j]!;
+              if (got[r * W + j] !== want >>> 0) return `row ${r} word ${j}: 0x${got[r * W + j]!.toString(16)}, want 0x${(want >>> 0).toString(16)}`;
+            }
+          }
+          return undefined;
+        },
+        dispose() { x.dispose(); w.dispose(); },
+      };
+    },
+  };
+}
+
 export function cases(): BenchCase[] {
-  return Object.keys(PROBES).map(probe);
+  return [...Object.keys(PROBES).map(probe), ...Object.keys(TRAFFIC).map(traffic)];
 }
