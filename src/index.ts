@@ -93,5 +93,6 @@ export {
   type OpName, type Candidate, type AdapterClass, type ChoiceSource, type TunedTable,
 } from './ops/policy.js';
 export { loadPolicy, tune, type TuneOptions } from './ops/tune.js';
+export { warmUpKernels, type KernelWarmUp, type WarmUpOptions } from './ops/warmup.js';
 export { WEIGHT_FORMATS, defaultLayout, type WeightFormat, type WeightLayout } from './nn/weight_format.js';
 export { makePlan, chooseLayout, readCheckpointFacts, type Plan, type FormatFit, type AdapterFacts } from './model/plan.js';

@@ -6,6 +6,7 @@ import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestGpu } from '../core/device.js';
 import { loadPolicy } from '../ops/tune.js';
+import { warmUpKernels } from '../ops/warmup.js';
 import { tuningWorkloadOf } from '../model/workload.js';
 import { InputError } from '../core/errors.js';
 import { Assistant } from '../tasks/assistant.js';
@@ -61,6 +62,7 @@ export async function demoMain(argv: string[]): Promise<number> {
     // The kernel policy's cached measurements (tuned once on first use; LLAVA_ST_TUNE=off: defaults).
     const workload = await tuningWorkloadOf(modelDir, gpu.limits.maxStorageBufferBindingSize);
     const policy = await loadPolicy(gpu, { workload, log: (s) => console.error(`kernels: ${s}`) });
+    const warm = await warmUpKernels(gpu, { workload }); // builds the kernels of this model's last questions while the weights load
     const dtype = dtypeArg === 'auto' ? policy.dtype : dtypeArg;
     if (dtype === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
     console.log(`model    ${modelDir} (${dtype})\nadapter  ${gpu.adapter.description || gpu.adapter.device}`);
@@ -78,6 +80,7 @@ export async function demoMain(argv: string[]): Promise<number> {
           onProgress: (st, d, t) => { if (st === 'frames') frames.update(d, t); },
         });
         frames.done();
+        await warm.save();
         console.log(`\n${formatAnswer(r)}`);
         if (s.reference_answer_ids) {
           const same = JSON.stringify(r.ids) === JSON.stringify(s.reference_answer_ids);

@@ -67,18 +67,20 @@ function positiveInt(flag: string, s: string | undefined): number | undefined {
 }
 
 async function realAnswerer(modelDir: string, opts: { dtype: 'f32' | 'f16'; maxNewTokens: number; weights?: { format: WeightFormat; group: number } }): Promise<{ answer: Answerer; close: () => void }> {
-  const { requestGpu, Assistant, loadPolicy } = await import('../index.js');
+  const { requestGpu, Assistant, loadPolicy, warmUpKernels } = await import('../index.js');
   const { tuningWorkloadOf } = await import('../model/workload.js');
   const gpu = await requestGpu();
   try {
     // The kernel policy's cached measurements (tuned once on first use; LLAVA_ST_TUNE=off: defaults).
     const workload = await tuningWorkloadOf(modelDir, gpu.limits.maxStorageBufferBindingSize);
     await loadPolicy(gpu, { workload, log: (s) => process.stderr.write(`kernels: ${s}\n`) });
+    const warm = await warmUpKernels(gpu, { workload }); // builds the kernels of this model's last questions while the weights load
     const bar = new Progress('loading weights');
     const assistant = await Assistant.load(gpu, modelDir, { dtype: opts.dtype, ...(opts.weights ? { weights: opts.weights } : {}), onProgress: (_s, d, t) => bar.update(d, t) });
     bar.done();
+    const ask = assistantAnswerer(assistant, opts.maxNewTokens);
     return {
-      answer: assistantAnswerer(assistant, opts.maxNewTokens),
+      answer: async (job) => { const answered = await ask(job); await warm.save(); return answered; },
       close: () => { assistant.dispose(); gpu.destroy(); },
     };
   } catch (e) {

@@ -11,6 +11,7 @@ import type { AnswerTask } from '../tasks/coordinates.js';
 import { Progress } from './progress.js';
 import { writeViz } from './viz_output.js';
 import { loadPolicy } from '../ops/tune.js';
+import { warmUpKernels } from '../ops/warmup.js';
 import { tuningWorkload } from '../model/workload.js';
 import { formatProfile } from '../core/profiler.js';
 import { intArg, outputFile, parseCommandArgs } from './args.js';
@@ -182,6 +183,7 @@ export async function runMain(argv: string[]): Promise<number> {
     // First-run tuning times this model's own sizes (model/workload.ts).
     const workload = tuningWorkload(config, gpu.limits.maxStorageBufferBindingSize);
     const policy = await loadPolicy(gpu, { workload, log: (s) => console.error(`kernels: ${s}`) });
+    const warm = await warmUpKernels(gpu, { workload }); // builds the kernels of this model's last questions while the weights load
     const dtype = dtypeArg === 'auto' ? policy.dtype : dtypeArg;
     // The plan (headers only) decides the weight format; nothing is read when nothing fits.
     const { layout } = await resolveLayout(gpu, modelDir, { compute: dtype, want: weightsArg, group, maxNewTokens: maxNew, ...(memoryGB !== undefined ? { memoryGB } : {}) });
@@ -199,6 +201,7 @@ export async function runMain(argv: string[]): Promise<number> {
         onProgress: (s, d, t) => { if (s === 'frames') bars.frames.update(d, t); if (s === 'generate' && !stream) bars.generate.update(d, t); },
       });
       bars.frames.done(); bars.generate.done();
+      await warm.save();
       // The answer is printed even when the picture cannot be written; that error comes after it.
       const vizError = values.viz ? await writeViz(values.viz, r).then(() => undefined, (e: unknown) => e) : undefined;
       const viz = values.viz && vizError === undefined ? values.viz : undefined;

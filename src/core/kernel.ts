@@ -164,7 +164,10 @@ export class KernelCache {
   private readonly cache = new Map<string, Kernel>();
   private readonly gpu: Gpu;
   private readonly traces: KernelSpec[][] = [];
+  private readonly pending = new Map<string, Promise<void>>();
+  /** Pipelines built by get() on the spot, and by prepare() ahead of use. */
   compiled = 0;
+  prepared = 0;
 
   constructor(gpu: Gpu) {
     this.gpu = gpu;
@@ -191,10 +194,62 @@ export class KernelCache {
     return [...this.cache.values()].map((k) => k.label);
   }
 
+  /** The specializations compiled so far (what a question needed: ops/warmup.ts keeps the list). */
+  specs(): KernelSpec[] {
+    return [...this.cache.values()].map((k) => k.spec);
+  }
+
   get(spec: KernelSpec): Kernel {
     const key = cacheKey(spec);
     const hit = this.cache.get(key);
     if (hit) return hit;
+    const { module, descriptor } = this.build(spec, key);
+    const pipeline = this.gpu.device.createComputePipeline(descriptor);
+    // A compile error surfaces at the next Gpu.check() with the kernel's name and the compiler's messages.
+    void this.gpu.device.popErrorScope().then(async (err) => {
+      if (!err) return;
+      const info = await module.getCompilationInfo();
+      const msgs = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
+      this.gpu.reportError(`kernel ${key} failed to compile: ${err.message}${msgs ? ` [${msgs}]` : ''}`);
+    });
+    this.compiled++;
+    return this.add(key, spec, pipeline);
+  }
+
+  /**
+   * Builds these specializations in the background, for get() to find ready: Dawn builds pipelines
+   * asked for with createComputePipelineAsync on its worker threads, so they build side by side
+   * and while the JS thread does other work (model loading). What ready() awaits. A spec that
+   * cannot be built here (a source or feature missing, a compile error) is skipped: get() builds
+   * it again and reports why, as for any kernel.
+   */
+  prepare(specs: readonly KernelSpec[]): Promise<void> {
+    for (const spec of specs) {
+      const key = cacheKey(spec);
+      if (this.cache.has(key) || this.pending.has(key)) continue;
+      let built: ReturnType<KernelCache['build']>;
+      try {
+        built = this.build(spec, key);
+      } catch {
+        continue; // unknown source or missing feature: get() says so if the kernel is ever used
+      }
+      void this.gpu.device.popErrorScope(); // a module that does not compile fails the pipeline below
+      const job = this.gpu.device.createComputePipelineAsync(built.descriptor).then((pipeline) => {
+        if (!this.cache.has(key)) { this.add(key, spec, pipeline); this.prepared++; }
+      }, () => {}).finally(() => this.pending.delete(key));
+      this.pending.set(key, job);
+    }
+    return this.ready();
+  }
+
+  /** Resolves when every build that prepare() started has finished. */
+  async ready(): Promise<void> {
+    while (this.pending.size) await Promise.all(this.pending.values());
+  }
+
+  /** The shader module and pipeline descriptor of a spec, with a validation error scope pushed
+   *  before the module (the caller pops it once it has made the pipeline, or asked for it). */
+  private build(spec: KernelSpec, key: string): { module: GPUShaderModule; descriptor: GPUComputePipelineDescriptor } {
     const source = SOURCES.get(spec.source);
     if (source === undefined) {
       throw new DeviceError(`no WGSL kernel named "${spec.source}" is registered (registered: ${kernelSourceNames().join(', ') || 'none'}); `
@@ -208,20 +263,15 @@ export class KernelCache {
     const device = this.gpu.device;
     device.pushErrorScope('validation');
     const module = device.createShaderModule({ code, label: spec.source });
-    const pipeline = device.createComputePipeline({
-      layout: 'auto', label: key,
-      compute: { module, entryPoint: spec.entryPoint ?? 'main', ...(spec.constants ? { constants: spec.constants } : {}) },
-    });
-    // A compile error surfaces at the next Gpu.check() with the kernel's name and the compiler's messages.
-    void device.popErrorScope().then(async (err) => {
-      if (!err) return;
-      const info = await module.getCompilationInfo();
-      const msgs = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
-      this.gpu.reportError(`kernel ${key} failed to compile: ${err.message}${msgs ? ` [${msgs}]` : ''}`);
-    });
+    return {
+      module,
+      descriptor: { layout: 'auto', label: key, compute: { module, entryPoint: spec.entryPoint ?? 'main', ...(spec.constants ? { constants: spec.constants } : {}) } },
+    };
+  }
+
+  private add(key: string, spec: KernelSpec, pipeline: GPUComputePipeline): Kernel {
     const kernel = new Kernel(this.gpu, spec.label ?? spec.source + (spec.entryPoint ? `.${spec.entryPoint}` : ''), pipeline, spec);
     this.cache.set(key, kernel);
-    this.compiled++;
     return kernel;
   }
 }

@@ -280,6 +280,13 @@ export function workloadId(w: Workload): string {
   return fnv1a(JSON.stringify(w.dispatches));
 }
 
+/** What a stored entry of this adapter, driver and library version (and model workload) is named
+ *  after: `policy-<suffix>` (loadPolicy), `kernels-<suffix>` (ops/warmup.ts). */
+export function storeSuffix(gpu: Gpu, workload?: (dtype: F) => Workload): string {
+  const key = policyKeyId(policyKey(gpu));
+  return workload ? `${key}-${workloadId(workload('f32'))}` : key;
+}
+
 function mismatch(got: ArrayLike<number>, want: Float32Array, tol: { atol: number; rtol: number }): string | undefined {
   for (let i = 0; i < want.length; i++) {
     const g = got[i]!, w = want[i]!;
@@ -441,7 +448,8 @@ export interface LoadOptions extends TuneOptions {
   store?: PolicyStore;
 }
 
-function envMode(): TuneMode {
+/** The mode LLAVA_ST_TUNE asks for (auto when unset). */
+export function envMode(): TuneMode {
   const v = typeof process !== 'undefined' ? process.env?.LLAVA_ST_TUNE : undefined;
   return v === 'off' || v === '0' ? 'off' : v === 'force' ? 'force' : 'auto';
 }
@@ -471,7 +479,7 @@ export async function loadPolicy(gpu: Gpu, opts: LoadOptions = {}): Promise<Poli
   const log = opts.log ?? (() => {});
   const store = opts.store ?? await defaultStore();
   const generic = `policy-${policyKeyId(policyKey(gpu))}`;
-  const id = opts.workload ? `${generic}-${workloadId(opts.workload('f32'))}` : generic;
+  const id = `policy-${storeSuffix(gpu, opts.workload)}`;
   const cached = parseTable(await store.load(id), id, log);
   let table = mode === 'force' ? undefined : cached;
   // For a model without a table of its own, the adapter's table on the fixed trials, where one

@@ -162,6 +162,7 @@ export class Assistant {
     const prompt = buildPrompt(this.tokenizer, question, { modality: opts.media?.kind ?? 'text', ...(opts.rawTokens ? { rawTokens: true } : {}) });
     const maxNew = Math.min(opts.maxNewTokens ?? 1024, answerBudget(prompt.ids.length, this.model.config));
     const loaded = opts.media ? await this.loadMedia(opts.media, opts.onProgress) : undefined;
+    await this.gpu.kernels.ready(); // pipelines built ahead (ops/warmup.ts), rather than built again here
     const taps = tapNames.length > 0 ? new Taps(tapNames) : undefined;
     try {
       return await this.generate(opts, question, task, prompt, maxNew, loaded, taps, t0);

@@ -1,0 +1,92 @@
+// Pipelines built ahead (KernelCache.prepare, ops/warmup.ts): a later get() finds them ready and
+// they compute what a pipeline built on the spot computes; what cannot be built is skipped
+// without an error, and the list of a model's kernels round-trips through the policy store.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import '../../src/wgsl/index.js';
+import { requestGpu, type Gpu } from '../../src/core/device.js';
+import { DeviceError } from '../../src/core/errors.js';
+import type { KernelSpec } from '../../src/core/kernel.js';
+import { Tensor } from '../../src/core/tensor.js';
+import { add, mul } from '../../src/ops/elementwise.js';
+import { softmax } from '../../src/ops/softmax.js';
+import { memoryStore } from '../../src/ops/policy_store.js';
+import { vecDefines, vecSpec } from '../../src/ops/vector.js';
+import { warmUpKernels } from '../../src/ops/warmup.js';
+
+/** A few ops of odd sizes (several kernels); their outputs, read back. */
+async function work(gpu: Gpu): Promise<Float32Array[]> {
+  const x = Tensor.fromArray(gpu, Float32Array.from({ length: 7 * 13 }, (_, i) => Math.sin(i)), [7, 13]);
+  const ys = [add(x, x), mul(x, x), softmax(x)];
+  const out = await Promise.all(ys.map((y) => y.toArray() as Promise<Float32Array>));
+  for (const t of [x, ...ys]) t.dispose();
+  return out;
+}
+
+test('prepare() builds ahead: get() builds nothing more, and the results are the same', async () => {
+  const a = await requestGpu(), b = await requestGpu();
+  try {
+    const want = await work(a);
+    const specs = a.kernels.specs();
+    assert.ok(specs.length >= 3, `the ops built ${specs.length} kernels`);
+    await b.kernels.prepare(specs);
+    assert.equal(b.kernels.prepared, specs.length);
+    const got = await work(b);
+    assert.equal(b.kernels.compiled, 0, 'get() built again what prepare() had built');
+    assert.deepEqual(got, want);
+    b.check();
+  } finally {
+    a.destroy(); b.destroy();
+  }
+});
+
+test('prepare() skips what cannot be built, silently; get() still reports it', async () => {
+  const gpu = await requestGpu();
+  try {
+    const broken: KernelSpec = { source: 'binary', defines: { ...vecDefines(vecSpec('f32', 4)).defines, OP: 'x + true' }, constants: { WG: 64, CHUNK: 1 } };
+    await gpu.kernels.prepare([broken, { source: 'no_such_kernel' }]);
+    await gpu.device.queue.onSubmittedWorkDone();
+    await new Promise((r) => setTimeout(r, 50)); // let any error scope settle
+    assert.equal(gpu.kernels.prepared, 0);
+    gpu.check(); // nothing leaked into the device's errors
+    gpu.kernels.get(broken);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.throws(() => gpu.check(), (e: unknown) => e instanceof DeviceError && /failed to compile/.test(e.message));
+  } finally {
+    gpu.destroy();
+  }
+});
+
+test('warmUpKernels: a process lists what it built; the next one builds the list ahead', async () => {
+  const store = memoryStore();
+  let writes = 0;
+  const counting = { ...store, save: async (k: string, t: string) => { writes++; await store.save(k, t); } };
+  const a = await requestGpu(), b = await requestGpu(), off = await requestGpu();
+  try {
+    const first = await warmUpKernels(a, { store: counting, mode: 'auto' });
+    assert.equal(first.listed, 0);
+    await work(a);
+    await first.save();
+    assert.equal(writes, 1);
+    await first.save(); // nothing new: no write
+    assert.equal(writes, 1);
+    const [[key, text]] = [...store.entries];
+    assert.match(key!, /^kernels-[0-9a-f]{8}$/);
+    assert.equal(JSON.parse(text!).specs.length, a.kernels.specs().length);
+
+    const second = await warmUpKernels(b, { store: counting, mode: 'auto' });
+    assert.equal(second.listed, a.kernels.specs().length);
+    await b.kernels.ready();
+    await work(b);
+    assert.equal(b.kernels.compiled, 0, 'the listed kernels were built again on the spot');
+
+    const none = await warmUpKernels(off, { store: counting, mode: 'off' });
+    assert.equal(none.listed, 0);
+    await work(off);
+    await none.save();
+    assert.equal(writes, 1, 'mode off wrote a list');
+    assert.ok(off.kernels.compiled > 0);
+  } finally {
+    a.destroy(); b.destroy(); off.destroy();
+  }
+});
