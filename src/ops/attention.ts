@@ -126,7 +126,7 @@ export function fusedAttention(c: ResolvedAttention, p: AttentionParams): Tensor
   const vs = vecSpec(dtype, D);
   const params = attentionUniforms(c, c.causal, { chunk, nchunks, NV: vs.NV });
   const label = p.variant ? ` ${p.variant}` : '';
-  const spec = { source: 'attention', ...vecDefines(vs), constants: { WG }, ...(label ? { label: `attention${label}` } : {}) };
+  const spec = { source: 'attention', ...vecDefines(vs, { nv: true }), constants: { WG }, ...(label ? { label: `attention${label}` } : {}) };
   const grid = [rowBlocks, nchunks, Hkv] as const;
   if (nchunks === 1) {
     gpu.kernels.get(spec).dispatch([q.binding(), k.binding(), v.binding(), o.binding()], grid, params);

@@ -48,7 +48,7 @@ export function attentionFlash(q: Tensor, k: Tensor, v: Tensor, opts: AttentionO
   const rows = Lq * (Hq / Hkv); // (query row, head-in-group) pairs per KV head
   const vs = vecSpec(dtype, D);
   const params = attentionUniforms(pr, opts.causal, { chunk: kvLength, nchunks: 1, NV: vs.NV });
-  const spec = vecDefines(vs);
+  const spec = vecDefines(vs, { nv: true });
   gpu.kernels.get({ source: 'attention_flash', defines: { ...spec.defines, BQ: prm.bq, TPQ: prm.tpq, BK: bk }, ...(spec.enables ? { enables: spec.enables } : {}), ...(prm.variant ? { label: `attention_flash ${prm.variant}` } : {}) })
     .dispatch([q.binding(), k.binding(), v.binding(), o.binding()], [Math.ceil(rows / prm.bq), 1, Hkv], params);
   return o;

@@ -56,7 +56,7 @@ export function attentionSmall(q: Tensor, k: Tensor, v: Tensor, opts: AttentionO
   const rows = Lq * G; // (query row, head-in-group) pairs per KV head
   const vs = vecSpec(dtype, D);
   const params = attentionUniforms(pr, opts.causal, { chunk: kvLength, nchunks: 1, NV: vs.NV });
-  const spec = vecDefines(vs);
+  const spec = vecDefines(vs, { nv: true });
   const enables = [...(spec.enables ?? []), ...(share > 1 ? ['subgroups'] : [])];
   const defines = { ...spec.defines, QR: prm.qr, KB: prm.kb, SHARE: share, FROM_LANE: fromLane(share), W: D / vs.NV, COMP: vs.NV === D ? 'a' : 'a[e]' };
   gpu.kernels.get({ source: 'attention_small', defines, constants: { WG: prm.wg }, ...(enables.length ? { enables } : {}), ...(prm.variant ? { label: `attention_small ${prm.variant}` } : {}) })

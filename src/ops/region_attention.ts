@@ -36,7 +36,7 @@ export function regionAttention(q: Tensor, k: Tensor, v: Tensor, index: Tensor, 
   const y = Tensor.empty(q.gpu, [Nq, E], q.dtype, 'regionAttention');
   if (y.size === 0) return y;
   const vs = vecSpec(q.dtype as 'f32' | 'f16', d);
-  const { defines, enables } = vecDefines(vs);
+  const { defines, enables } = vecDefines(vs, { nv: true });
   const rowBytes = E * (q.dtype === 'f32' ? 4 : 2);
   const maxBinding = q.gpu.limits.maxStorageBufferBindingSize;
   // Dispatches: [first query, queries, first key row, key rows]; one unless k, v exceed a binding.

@@ -27,9 +27,13 @@ export function vecSpec(dtype: 'f32' | 'f16', n: number): VecSpec {
   return { ...base, ST: 'f16', LOAD: 'f32(a)', STORE: 'f16(a)', enables: ['f16'] };
 }
 
-/** Kernel spec fields for a vecSpec: its defines (minus enables) and its enables. */
-export function vecDefines(v: VecSpec): { defines: Record<string, string | number>; enables?: string[] } {
-  const { enables, ...defines } = v;
+/** Kernel spec fields for a vecSpec: its defines (minus enables) and its enables. NV only with
+ *  `nv` (the kernels that unroll over a head-dim row: attention_io, region_attention): a define is
+ *  part of the pipeline's cache key, and the pointwise kernels' NV is their element count, which
+ *  would build a pipeline for every tensor size. */
+export function vecDefines(v: VecSpec, opts: { nv?: boolean } = {}): { defines: Record<string, string | number>; enables?: string[] } {
+  const { enables, NV, ...rest } = v;
+  const defines = opts.nv ? { ...rest, NV } : rest;
   return enables.length ? { defines, enables } : { defines };
 }
 

@@ -9,6 +9,7 @@ import { DeviceError } from '../../src/core/errors.js';
 import type { KernelSpec } from '../../src/core/kernel.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { add, mul } from '../../src/ops/elementwise.js';
+import { gelu } from '../../src/ops/activation.js';
 import { softmax } from '../../src/ops/softmax.js';
 import { memoryStore } from '../../src/ops/policy_store.js';
 import { vecDefines, vecSpec } from '../../src/ops/vector.js';
@@ -88,5 +89,19 @@ test('warmUpKernels: a process lists what it built; the next one builds the list
     assert.ok(off.kernels.compiled > 0);
   } finally {
     a.destroy(); b.destroy(); off.destroy();
+  }
+});
+
+test('a pointwise op builds one pipeline for every size (a listed kernel serves every question)', async () => {
+  const gpu = await requestGpu();
+  try {
+    for (const n of [8, 12, 4000, 4004]) { // all in vec4 units
+      const x = Tensor.fromArray(gpu, new Float32Array(n).fill(0.5), [n]);
+      for (const y of [gelu(x, 'tanh'), add(x, x)]) { await y.toArray(); y.dispose(); }
+      x.dispose();
+    }
+    assert.equal(gpu.kernels.compiled, 2, gpu.kernels.specs().map((s) => JSON.stringify(s.defines)).join('\n'));
+  } finally {
+    gpu.destroy();
   }
 });
