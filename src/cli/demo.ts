@@ -62,8 +62,8 @@ export async function demoMain(argv: string[]): Promise<number> {
     // The kernel policy's cached measurements (tuned once on first use; LLAVA_ST_TUNE=off: defaults).
     const workload = await tuningWorkloadOf(modelDir, gpu.limits.maxStorageBufferBindingSize);
     const policy = await loadPolicy(gpu, { workload, log: (s) => console.error(`kernels: ${s}`) });
-    const warm = await warmUpKernels(gpu, { workload }); // builds the kernels of this model's last questions while the weights load
     const dtype = dtypeArg === 'auto' ? policy.dtype : dtypeArg;
+    const warm = await warmUpKernels(gpu, { workload, tag: `${dtype}.${dtype}` }); // builds the kernels of this model's last questions while the weights load
     if (dtype === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
     console.log(`model    ${modelDir} (${dtype})\nadapter  ${gpu.adapter.description || gpu.adapter.device}`);
     const assistant = await Assistant.load(gpu, modelDir, { dtype, onProgress: (_s, d, t) => bar.update(d, t) });

@@ -183,10 +183,10 @@ export async function runMain(argv: string[]): Promise<number> {
     // First-run tuning times this model's own sizes (model/workload.ts).
     const workload = tuningWorkload(config, gpu.limits.maxStorageBufferBindingSize);
     const policy = await loadPolicy(gpu, { workload, log: (s) => console.error(`kernels: ${s}`) });
-    const warm = await warmUpKernels(gpu, { workload }); // builds the kernels of this model's last questions while the weights load
     const dtype = dtypeArg === 'auto' ? policy.dtype : dtypeArg;
     // The plan (headers only) decides the weight format; nothing is read when nothing fits.
     const { layout } = await resolveLayout(gpu, modelDir, { compute: dtype, want: weightsArg, group, maxNewTokens: maxNew, ...(memoryGB !== undefined ? { memoryGB } : {}) });
+    const warm = await warmUpKernels(gpu, { workload, tag: `${dtype}.${layout.format}` }); // builds the kernels of this model's last questions while the weights load
     if (layout.format !== dtype) console.error(`weights: ${layout.format}${layout.format.startsWith('q') ? ` (groups of ${layout.group})` : ''}, compute ${dtype}${weightsArg === 'auto' ? ' (auto: see llava-st plan)' : ''}`);
     const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile({ byShape: process.env.LLAVA_ST_PROFILE === 'shapes' }) : undefined;
     const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };

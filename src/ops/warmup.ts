@@ -2,11 +2,12 @@
 // On lavapipe the first question of a process spent about 0.37 s of its 1 s wall building
 // pipelines on the JS thread, 0.25 s of it the two unrolled attention kernels (README, start-up).
 // The kernels a model's questions built are listed in the policy store, per adapter, driver and
-// library version (the policy's key) and model workload; the next process hands the list to
-// prepare() before it loads the weights, and Dawn builds them on its worker threads, side by side
-// and meanwhile. Assistant.ask waits for them (KernelCache.ready) before it records. One list for
-// all of a model's questions: an image question also builds the few kernels only videos use.
-//   entry `kernels-<key>-<workload>`: { "schema": 1, "specs": KernelSpec[] }
+// library version (the policy's key), model workload, compute dtype and weight format; the next
+// process hands the list to prepare() before it loads the weights, and Dawn builds them on its
+// worker threads, side by side and meanwhile. Assistant.ask waits for them (KernelCache.ready)
+// before it records. One list for all of a model's questions: an image question also builds the
+// few kernels only videos use.
+//   entry `kernels-<key>-<workload>-<dtype>.<format>`: { "schema": 1, "specs": KernelSpec[] }
 // LLAVA_ST_TUNE=off reads and writes no list, as it reads no policy.
 import type { Gpu } from '../core/device.js';
 import type { KernelSpec } from '../core/kernel.js';
@@ -17,6 +18,8 @@ import { envMode, storeSuffix } from './tune.js';
 export interface WarmUpOptions {
   /** The model's workload (model/workload.ts tuningWorkload): lists are kept per model. */
   workload?: (dtype: 'f32' | 'f16') => Workload;
+  /** What else picks the kernels: the compute dtype and weight format (`f32.q8`); a list each. */
+  tag?: string;
   store?: PolicyStore;
   /** off: no list is read or written (default: LLAVA_ST_TUNE, as the policy). */
   mode?: 'auto' | 'off';
@@ -37,7 +40,7 @@ export async function warmUpKernels(gpu: Gpu, opts: WarmUpOptions = {}): Promise
   const mode = opts.mode ?? (envMode() === 'off' ? 'off' : 'auto');
   if (mode === 'off') return { listed: 0, save: async () => {} };
   const store = opts.store ?? await defaultStore();
-  const id = `kernels-${storeSuffix(gpu, opts.workload)}`;
+  const id = `kernels-${storeSuffix(gpu, opts.workload)}${opts.tag ? `-${opts.tag}` : ''}`;
   const listed = parseList(await store.load(id));
   void gpu.kernels.prepare(listed);
   const known = new Set(listed.map(keyOf));
