@@ -74,7 +74,8 @@ async function realAnswerer(modelDir: string, opts: { dtype: 'f32' | 'f16'; maxN
     // The kernel policy's cached measurements (tuned once on first use; LLAVA_ST_TUNE=off: defaults).
     const workload = await tuningWorkloadOf(modelDir, gpu.limits.maxStorageBufferBindingSize);
     await loadPolicy(gpu, { workload, log: (s) => process.stderr.write(`kernels: ${s}\n`) });
-    const warm = await warmUpKernels(gpu, { workload, tag: `${opts.dtype}.${opts.weights?.format ?? opts.dtype}` }); // builds the kernels of this model's last questions while the weights load
+    // Builds the kernels of this model's last questions while the weights load (ops/warmup.ts).
+    const warm = await warmUpKernels(gpu, { workload, tag: `${opts.dtype}.${opts.weights?.format ?? opts.dtype}`, log: (s) => process.stderr.write(`kernels: ${s}\n`) });
     const bar = new Progress('loading weights');
     const assistant = await Assistant.load(gpu, modelDir, { dtype: opts.dtype, ...(opts.weights ? { weights: opts.weights } : {}), onProgress: (_s, d, t) => bar.update(d, t) });
     bar.done();

@@ -23,6 +23,8 @@ export interface WarmUpOptions {
   store?: PolicyStore;
   /** off: no list is read or written (default: LLAVA_ST_TUNE, as the policy). */
   mode?: 'auto' | 'off';
+  /** Where a list that cannot be read or written is reported (it is only a hint: never an error). */
+  log?: (s: string) => void;
 }
 
 export interface KernelWarmUp {
@@ -41,7 +43,8 @@ export async function warmUpKernels(gpu: Gpu, opts: WarmUpOptions = {}): Promise
   if (mode === 'off') return { listed: 0, save: async () => {} };
   const store = opts.store ?? await defaultStore();
   const id = `kernels-${storeSuffix(gpu, opts.workload)}${opts.tag ? `-${opts.tag}` : ''}`;
-  const listed = parseList(await store.load(id));
+  const log = opts.log ?? (() => {});
+  const listed = parseList(await store.load(id).catch((e: unknown) => { log(`cannot read ${store.where(id)}: ${(e as Error).message}`); return undefined; }));
   void gpu.kernels.prepare(listed);
   const known = new Set(listed.map(keyOf));
   return {
@@ -52,7 +55,7 @@ export async function warmUpKernels(gpu: Gpu, opts: WarmUpOptions = {}): Promise
       for (const s of built) known.add(keyOf(s));
       const list: KernelList = { schema: 1, specs: [...listed, ...built] };
       listed.push(...built);
-      await store.save(id, JSON.stringify(list) + '\n');
+      await store.save(id, JSON.stringify(list) + '\n').catch((e: unknown) => log(`cannot write ${store.where(id)}: ${(e as Error).message}`));
     },
   };
 }

@@ -81,6 +81,19 @@ test('warmUpKernels: a process lists what it built; the next one builds the list
     await work(b);
     assert.equal(b.kernels.compiled, 0, 'the listed kernels were built again on the spot');
 
+    // A store that cannot be written: the list is a hint, so the question goes on (one line said).
+    const logs: string[] = [];
+    const readOnly = { ...store, where: (k: string) => `ro:${k}`, load: async () => undefined, save: async () => { throw new Error('EROFS: read-only file system'); } };
+    const c = await requestGpu();
+    try {
+      const ro = await warmUpKernels(c, { store: readOnly, mode: 'auto', log: (s) => logs.push(s) });
+      await work(c);
+      await ro.save();
+      assert.deepEqual(logs.map((l) => l.replace(/kernels-\S+/, 'K')), ['cannot write ro:K: EROFS: read-only file system']);
+    } finally {
+      c.destroy();
+    }
+
     const none = await warmUpKernels(off, { store: counting, mode: 'off' });
     assert.equal(none.listed, 0);
     await work(off);
