@@ -14,9 +14,10 @@ import { parseGroup } from './plan.js';
 
 const HELP = `usage: llava-st bench <suite> [options]
   ceilings                      the adapter's own FMA, bandwidth, dispatch and read-back ceilings
-  kernels [--filter S] [--no-runners-up]
+  kernels [--filter S[,S...]] [--no-runners-up]
                                 every kernel on its benchmark shapes (checked, then timed), with the
                                 variant the kernel policy picked and the other candidates' times
+                                (--filter: the cases whose name contains any of the strings)
   model                         one real-size SigLIP layer and one Qwen2-7B decoder layer
   safetensors [--gigabytes N] [--chunk-mib M]
                                 streaming load of a synthetic multi-GB file into a checksum and into
@@ -32,14 +33,16 @@ const HELP = `usage: llava-st bench <suite> [options]
                                 /tmp/llava-st-formats; clear it for another model or set)
 options: --json FILE (write the results as JSON), --max-time S (benny seconds per case, default 1)`;
 
-async function kernelCases(filter?: string): Promise<BenchCase[]> {
+/** The kernel benchmark cases, those whose name contains any of the comma-separated strings of `filter`. */
+export async function kernelCases(filter?: string): Promise<BenchCase[]> {
   const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'kernels');
   const cases: BenchCase[] = [];
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) {
     const mod = (await import(join(dir, f))) as { cases?: () => BenchCase[] };
     if (mod.cases) cases.push(...mod.cases());
   }
-  return filter ? cases.filter((c) => c.name.includes(filter)) : cases;
+  const any = filter?.split(',').filter(Boolean) ?? [];
+  return any.length ? cases.filter((c) => any.some((f) => c.name.includes(f))) : cases;
 }
 
 export async function benchMain(argv: string[]): Promise<number> {
@@ -106,9 +109,11 @@ export async function benchMain(argv: string[]): Promise<number> {
         // Each row as it is measured: a long suite on a slow adapter shows its figures before it ends.
         process.stderr.write(`${formatResults([r]).split('\n')[2]}\n`);
         results.push(r);
+        // and in the JSON: a run stopped by a time limit keeps what it measured
+        save({ adapter: gpu.adapter, ceilings, results, cases: { done: results.length, of: cases.length } });
       }
       console.log(formatResults(results));
-      save({ adapter: gpu.adapter, ceilings, results });
+      if (cases.length === 0) save({ adapter: gpu.adapter, ceilings, results, cases: { done: 0, of: 0 } });
       return results.every((r) => r.status === 'ok') ? 0 : 1;
     }
     if (suite === 'model') {
