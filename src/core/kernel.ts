@@ -144,7 +144,7 @@ export class Kernel {
     const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new LimitError(`${this.label}: dispatch ${x}×${y}×${z} exceeds maxComputeWorkgroupsPerDimension ${max}`);
     if (x === 0 || y === 0 || z === 0) return;
-    this.gpu.kernels.noteDispatch(this.spec);
+    this.gpu.kernels.noteDispatch(this);
     const stream = this.gpu.stream;
     stream.reserve(uniforms ? uniforms.byteLength + 16 : 0);
     const entries: GPUBindGroupEntry[] = [];
@@ -165,6 +165,7 @@ export class KernelCache {
   private readonly gpu: Gpu;
   private readonly traces: KernelSpec[][] = [];
   private readonly pending = new Map<string, Promise<void>>();
+  private readonly recorders = new Set<Set<Kernel>>();
   /** Pipelines built by get() on the spot, and by prepare() ahead of use. */
   compiled = 0;
   prepared = 0;
@@ -184,9 +185,18 @@ export class KernelCache {
     }
   }
 
-  /** Called by Kernel.dispatch: records the dispatch in every open trace. */
-  noteDispatch(spec: KernelSpec): void {
-    for (const t of this.traces) t.push(spec);
+  /** Records which kernels dispatch from now on, until stop(): what questions ran, not what the
+   *  tuner tried before them (ops/warmup.ts lists it). */
+  record(): { specs(): KernelSpec[]; stop(): void } {
+    const ran = new Set<Kernel>();
+    this.recorders.add(ran);
+    return { specs: () => [...ran].map((k) => k.spec), stop: () => { this.recorders.delete(ran); } };
+  }
+
+  /** Called by Kernel.dispatch: records the dispatch in every open trace and recording. */
+  noteDispatch(kernel: Kernel): void {
+    for (const t of this.traces) t.push(kernel.spec);
+    for (const r of this.recorders) r.add(kernel);
   }
 
   /** Labels of the kernels compiled so far. */
@@ -194,7 +204,7 @@ export class KernelCache {
     return [...this.cache.values()].map((k) => k.label);
   }
 
-  /** The specializations compiled so far (what a question needed: ops/warmup.ts keeps the list). */
+  /** The specializations compiled so far. */
   specs(): KernelSpec[] {
     return [...this.cache.values()].map((k) => k.spec);
   }

@@ -30,7 +30,7 @@ export interface WarmUpOptions {
 export interface KernelWarmUp {
   /** Kernels of the list handed to prepare() (0: no list yet, or mode off). */
   readonly listed: number;
-  /** Adds the kernels this device has built since to the list; writes it only when it grew. */
+  /** Adds the kernels dispatched since to the list; writes it only when it grew. */
   save(): Promise<void>;
 }
 
@@ -47,10 +47,11 @@ export async function warmUpKernels(gpu: Gpu, opts: WarmUpOptions = {}): Promise
   const listed = parseList(await store.load(id).catch((e: unknown) => { log(`cannot read ${store.where(id)}: ${(e as Error).message}`); return undefined; }));
   void gpu.kernels.prepare(listed);
   const known = new Set(listed.map(keyOf));
+  const ran = gpu.kernels.record(); // from here on: the questions' kernels, not the tuner's trials
   return {
     listed: listed.length,
     async save() {
-      const built = gpu.kernels.specs().filter((s) => !known.has(keyOf(s)));
+      const built = ran.specs().filter((s) => !known.has(keyOf(s)));
       if (built.length === 0) return;
       for (const s of built) known.add(keyOf(s));
       const list: KernelList = { schema: 1, specs: [...listed, ...built] };

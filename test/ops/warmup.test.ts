@@ -105,6 +105,25 @@ test('warmUpKernels: a process lists what it built; the next one builds the list
   }
 });
 
+test('warmUpKernels lists what ran after it started, not what was built before (the tuner\'s trials)', async () => {
+  const store = memoryStore();
+  const gpu = await requestGpu();
+  try {
+    const x = Tensor.fromArray(gpu, Float32Array.from({ length: 12 }, (_, i) => i), [3, 4]);
+    const before = [mul(x, x), softmax(x)]; // built (and run) before: what tuning does
+    const warm = await warmUpKernels(gpu, { store, mode: 'auto' });
+    const after = [add(x, x), mul(x, x)]; // mul again: built before, but this question ran it
+    await Promise.all([...before, ...after].map((t) => t.toArray()));
+    await warm.save();
+    const [[, text]] = [...store.entries];
+    const ops = (JSON.parse(text!).specs as KernelSpec[]).map((s) => `${s.source}:${s.defines?.OP ?? ''}`).sort();
+    assert.deepEqual(ops, ['binary:x * z', 'binary:x + z']);
+    for (const t of [x, ...before, ...after]) t.dispose();
+  } finally {
+    gpu.destroy();
+  }
+});
+
 test('a pointwise op builds one pipeline for every size (a listed kernel serves every question)', async () => {
   const gpu = await requestGpu();
   try {
