@@ -1,13 +1,16 @@
-// Fused attention for small head dims (src/wgsl/attention_small.wgsl): same inputs, options and
-// result as ops/attention.ts's attention().
+// Register-tiled fused attention (src/wgsl/attention_small.wgsl): same inputs, options and result
+// as ops/attention.ts's attention().
 //   q [Lq, Hq, D]; k, v [Hkv, Lmax, D] (KV-cache layout; the first kvLength rows valid) -> [Lq, Hq, D].
 //
-// Shape class: D <= SMALL_MAX_D (the demo model: 16 in the vision tower, 24 in the decoder) and many
-// query rows per KV head (vision, prefill): one invocation takes QR (query row, head) pairs, KB keys
-// at a time, and the keys are not split, so a decode step (one row) leaves the adapter idle: use
-// attention() there. Adapter: core WebGPU; f16 with an odd D needs shader-f16 (as attention()). The
-// head-dim loops are unrolled, so compile time grows with D·QR·KB; built for CPU adapters (lavapipe)
-// where registers beat per-lane scratch memory; on GPUs ops/attention_flash.ts's tiles should win.
+// Shape: many query rows per KV head (vision, prefill): one invocation takes QR (query row, head)
+// pairs, KB keys at a time, and the keys are not split, so a decode step (one row) leaves the
+// adapter idle: use attention() there. Made for the demo model's head dims (16, 24), and with fewer
+// rows an invocation for the real ones (SigLIP's 72, Qwen2's 128: 4-5x the fused kernel on lavapipe,
+// README). Adapter: core WebGPU; f16 with an odd D needs shader-f16 (as attention()). The head-dim
+// loops are unrolled, so compile time grows with D·QR·KB (lavapipe, cold shader cache, QR 2, KB 8:
+// ~6 s at D = 72, ~18 s at D = 128; Mesa's disk cache keeps them, and ops/warmup.ts builds them
+// while the weights load). Built for CPU adapters (lavapipe), where registers beat per-lane scratch
+// memory; on GPUs ops/attention_flash.ts's tiles should win.
 // With share = 8 (subgroups) the 8 lanes of a workgroup split each block's K/V loads and trade them
 // by subgroupBroadcast: lavapipe's per-lane loads cost ~5× a broadcast.
 import { DeviceError, ShapeError } from '../core/errors.js';
@@ -34,9 +37,6 @@ export interface SmallAttentionParams {
 /** Runs on any adapter; lavapipe's default (the policy's small.qr8k8s8) adds share: 8. */
 export const SMALL_ATTENTION_DEFAULT: SmallAttentionParams = { qr: 8, kb: 8, wg: 8 };
 
-/** Largest head dim this kernel takes (its loops over D are unrolled). */
-export const SMALL_MAX_D = 32;
-
 export function attentionSmall(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, prm: SmallAttentionParams = SMALL_ATTENTION_DEFAULT): Tensor {
   const pr = checkAttention('attentionSmall', q, k, v, opts);
   const { Lq, Hq, D, Hkv, dtype, kvLength } = pr;
@@ -48,7 +48,6 @@ export function attentionSmall(q: Tensor, k: Tensor, v: Tensor, opts: AttentionO
     }
     if (prm.wg !== share || prm.kb % share !== 0) throw new ShapeError(`attentionSmall: sharing K/V loads across ${share} lanes needs wg = ${share} (one subgroup) and keys per block a multiple of ${share}; got wg ${prm.wg}, kb ${prm.kb}`);
   }
-  if (D > SMALL_MAX_D) throw new ShapeError(`attentionSmall: head dim ${D} of q ${q.name} is over ${SMALL_MAX_D} (its loops over D are unrolled); use attention()`);
   const gpu = q.gpu;
   const o = Tensor.empty(gpu, [Lq, Hq, D], dtype, 'attentionSmall');
   if (o.size === 0) return o;

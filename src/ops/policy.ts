@@ -63,7 +63,7 @@ export interface Candidate<O extends OpName, P = Ops[O]['params']> {
   params: P;
   /** Whether this device can run it at all (features, limits); absent: everywhere. */
   when?: (gpu: Gpu) => boolean;
-  /** The shape classes it is made for (e.g. attention_small: head dims <= 32); absent: all. */
+  /** The shape classes it is made for (e.g. attention_small: prefill); absent: all. */
   classes?: readonly string[];
   run(call: Ops[O]['call'], params: P): Ops[O]['result'];
 }
@@ -150,7 +150,7 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     bcastGemv('bcast.n4w64', { tm: 1, tn: 4, wg: 64 }),
   ],
   attention: [
-    // Head dims <= 32 in registers, QR query rows per loaded K/V vector, KB keys a block; keys are
+    // Head dims in registers, QR query rows per loaded K/V vector, KB keys a block; keys are
     // not split (prefill only). s8: the 8 lanes of a subgroup share each block's K/V loads
     // (subgroupBroadcast), where lavapipe's per-lane loads cost ~5x a broadcast (bench kernels
     // --filter loads.). Listed first: where a class's default cannot run, the first candidate that
@@ -158,6 +158,10 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     { name: 'small.qr8k8s8', params: { qr: 8, kb: 8, wg: 8, share: 8 }, when: (gpu) => gpu.hasSubgroupsOf(8), classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
     { name: 'small.qr8k8', params: { qr: 8, kb: 8, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
     { name: 'small.qr4k4', params: { qr: 4, kb: 4, wg: 8 }, classes: ['smallD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
+    // The same kernel at the real head dims (72, 128), 2 pairs an invocation: q and the accumulators
+    // are 2·D floats a lane (LLVM spills them to the stack, cheap beside per-lane loads). QR 4 ran
+    // 1.3x faster still at D 72 but took 12 s to compile (36 s at D 128) on a cold shader cache.
+    { name: 'small.qr2k8s8', params: { qr: 2, kb: 8, wg: 8, share: 8 }, when: (gpu) => gpu.hasSubgroupsOf(8), classes: ['largeD.prefill'], run: smallAttention } satisfies Candidate<'attention', SmallAttentionParams>,
     // minWorkgroups: split the keys until this many workgroups run (fills the CPU threads / the SMs).
     { name: 'fused.wg64.split32', params: { wg: 64, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
     { name: 'fused.wg16.split32', params: { wg: 16, minWorkgroups: 32, minChunk: 64 }, run: fusedAttention },
@@ -327,7 +331,7 @@ export const DEFAULTS: Record<AdapterClass, Defaults> = {
   software: {
     // Without subgroups of 8 (SwiftShader's are 4): rows4x8 for small K, reg12x12 above.
     gemm: { '*': ['sub4x24.v4', 'reg12x12.k8'], smallK: ['sub4x16.v4', 'rows4x8.v4'] }, gemv: { '*': 'gemv.n8k8v4', smallK: ['bcast.n8', 'gemv.n8k8v4'] },
-    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8s8' },
+    attention: { '*': 'fused.wg64.split32', 'smallD.prefill': 'small.qr8k8s8', 'largeD.prefill': ['small.qr2k8s8', 'fused.wg64.split32'] },
     // wide softmax rows (logits, 64×151936): 8 rows a workgroup gives the threads 8 workgroups in
     // place of 1 (scripts/compare-kernels.mjs: 3.15× main). Wide norm rows stay at 64 (LayerNorm
     // 729×1152 f16 was 0.93× main with row.wg8 against 1.71× with row.wg64, RMSNorm even).

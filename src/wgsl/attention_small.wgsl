@@ -1,8 +1,9 @@
-// Fused attention for small head dims (D <= 32: the demo model's 16 and 24), online softmax in f32.
+// Register-tiled fused attention, online softmax in f32: for the demo model's head dims (16, 24)
+// with QR = 8, and for the real ones (72, 128) with fewer pairs an invocation (QR = 2).
 //   q [Lq, Hq, D]; k, v [Hkv, Lmax, D] (KV-cache layout, first kv_len rows valid); o [Lq, Hq, D].
 //   G = Hq / Hkv query heads share one KV head (GQA); a (query row r, head-in-group hg) pair is
 //   f = r·G + hg, 0 <= f < rows = Lq·G, as in attention.wgsl.
-// Differences from attention.wgsl, which is built for D = 72..128:
+// Differences from attention.wgsl (one pair an invocation, any head dim, keys split for decode):
 //   * every loop over the head dim is unrolled (NV is a constant), so q, the accumulators and the
 //     key/value rows are registers; attention.wgsl keeps them in arrays indexed by a uniform loop
 //     counter (unrolling D = 128 took lavapipe 27 s to compile), which lavapipe lowers to per-lane
