@@ -204,11 +204,6 @@ export class KernelCache {
     return [...this.cache.values()].map((k) => k.label);
   }
 
-  /** The specializations compiled so far. */
-  specs(): KernelSpec[] {
-    return [...this.cache.values()].map((k) => k.spec);
-  }
-
   get(spec: KernelSpec): Kernel {
     const key = cacheKey(spec);
     const hit = this.cache.get(key);
