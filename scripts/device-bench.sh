@@ -33,7 +33,8 @@ step() { # step NAME SECONDS COMMAND...: one line before and after, with its tim
   echo "== $name: rc $rc in $((SECONDS - s)) s"
 }
 
-step gpu 10 sh -c 'nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>/dev/null || echo "no nvidia-smi"'
+# Dawn's dawn.node needs glibc >= 2.34, Node 20 >= 2.28: the first line says which this machine has.
+step gpu 10 sh -c 'ldd --version | head -1; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>/dev/null || echo "no nvidia-smi"'
 step adapter 30 "${cli[@]}" info
 step ceilings 60 "${cli[@]}" bench ceilings --json "$OUT/ceilings.json"
 step tune 60 "${cli[@]}" tune
