@@ -6,6 +6,7 @@ import type { Gpu } from '../core/device.js';
 import { keep, scope } from '../core/registry.js';
 import { Tensor, numel, type Shape } from '../core/tensor.js';
 import { SplitWeight, type Weight } from '../ops/linear.js';
+import { attention } from '../ops/attention.js';
 import type { WeightSource } from '../nn/weights.js';
 import { parseConfig } from '../model/config.js';
 import { SiglipVisionTower } from '../model/siglip.js';
@@ -59,8 +60,13 @@ export interface ModelBench {
   siglipLayerPerFrameMs: number;
   decoderPrefillPer1000TokensMs: number;
   decoderDecodePerTokenMs: number;
+  /** The decoder layer's causal attention alone, by prompt length (1000, 2600 tokens). */
+  decoderAttentionMs: Record<number, number>;
   video100FramesEstimate: { visionS: number; prefillS: number; decodePerTokenS: number; totalFor64NewTokensS: number };
 }
+
+/** Prompt tokens of a 100-frame video question (the estimate's prefill). */
+const PROMPT = 2600;
 
 const QWEN2_7B = {
   model_type: 'llava_qwen', hidden_size: 3584, num_hidden_layers: 1, num_attention_heads: 28, num_key_value_heads: 4,
@@ -94,6 +100,7 @@ export async function benchModel(gpu: Gpu, ceilings?: Ceilings, log: (s: string)
 
   const tw = new RandomWeights(gpu);
   let prefillMs: number, decodeMs: number;
+  const attnMs: Record<number, number> = {};
   try {
     const layer = new Qwen2DecoderLayer(tw, 'model.layers.0', cfg.text);
     const L = 1000;
@@ -104,6 +111,12 @@ export async function benchModel(gpu: Gpu, ceilings?: Ceilings, log: (s: string)
     prefillMs = await time(gpu, runs, () => scope(() => void layer.forward(x, 0)));
     decodeMs = await time(gpu, runs * 3, () => scope(() => void layer.forward(x1, L)));
     layer.self_attn.releaseCache();
+    // The layer's causal attention alone at 1000 and at 2600 tokens: it grows as L², the rest as L.
+    for (const n of [1000, PROMPT]) {
+      const { num_attention_heads: Hq, num_key_value_heads: Hk, head_dim: D } = cfg.text;
+      const [q, k, v] = [[n, Hq, D], [Hk, n, D], [Hk, n, D]].map((shape, i) => tw.take(`attn${n}.${i}`, shape));
+      attnMs[n] = await time(gpu, runs, () => scope(() => void attention(q!, k!, v!, { causal: true })));
+    }
   } finally { tw.dispose(); }
   const { hidden_size: C, intermediate_size: I, num_key_value_heads: Hkv, head_dim: hd } = cfg.text;
   const perToken = 2 * C * C + 2 * C * Hkv * hd + 3 * C * I;
@@ -111,11 +124,13 @@ export async function benchModel(gpu: Gpu, ceilings?: Ceilings, log: (s: string)
     `decode ${decodeMs.toFixed(1)} ms per token (${rate(layerFlops(1, perToken, 1001, C), decodeMs)}; ` +
     `${((perToken * 4) / (decodeMs * 1e6)).toFixed(2)} GB/s of f32 weights${ceilings ? `, ${(100 * (perToken * 4) / (decodeMs * 1e6) / ceilings.readGBs).toFixed(0)}% of the read ceiling` : ''})`);
 
+  log(`its causal attention alone: ${attnMs[1000]!.toFixed(0)} ms at 1000 tokens, ${attnMs[PROMPT]!.toFixed(0)} ms at ${PROMPT}`);
   const visionS = (100 * 26 * siglipMs) / 1000;
-  const prefillS = (28 * 2.6 * prefillMs) / 1000;      // attention's L² share is small at 2.6k: linear in L
+  // A 2.6k-token prefill: the layer at 1000 tokens scaled linearly, except attention, timed at 2.6k.
+  const prefillS = (28 * ((PROMPT / 1000) * (prefillMs - attnMs[1000]!) + attnMs[PROMPT]!)) / 1000;
   const decodePerTokenS = (28 * decodeMs) / 1000;
   const est = { visionS, prefillS, decodePerTokenS, totalFor64NewTokensS: visionS + prefillS + 64 * decodePerTokenS };
   log(`100-frame video question (26 SigLIP layers × 100 frames, 28 layers × 2.6k-token prefill, 64 new tokens): ` +
     `vision ${visionS.toFixed(0)} s + prefill ${prefillS.toFixed(0)} s + decode ${decodePerTokenS.toFixed(2)} s/token ≈ ${est.totalFor64NewTokensS.toFixed(0)} s`);
-  return { siglipLayerPerFrameMs: siglipMs, decoderPrefillPer1000TokensMs: prefillMs, decoderDecodePerTokenMs: decodeMs, video100FramesEstimate: est };
+  return { siglipLayerPerFrameMs: siglipMs, decoderPrefillPer1000TokensMs: prefillMs, decoderDecodePerTokenMs: decodeMs, decoderAttentionMs: attnMs, video100FramesEstimate: est };
 }
