@@ -15,7 +15,7 @@ import { toF16, fromF16 } from '../../src/core/dtype.js';
 import { Gpu } from '../../src/core/device.js';
 import type { AttentionOptions } from '../../src/ops/attention.js';
 import { attentionSmall, type SmallAttentionParams } from '../../src/ops/attention_small.js';
-import { CANDIDATES } from '../../src/ops/policy.js';
+import { CANDIDATES, Policy } from '../../src/ops/policy.js';
 import { attentionFlash, flashTileKeys, type FlashAttentionParams } from '../../src/ops/attention_flash.js';
 import { attentionRef } from '../../src/ops/reference/attention.js';
 import { assertClose, randomArray, testGpu } from '../support/gpu.js';
@@ -130,4 +130,14 @@ test('small.qr8k8s8 runs only where a workgroup of 8 is always one subgroup (not
   assert.equal(s8.when!(fake(['subgroups'], 4)), false);
   assert.equal(s8.when!(fake(['subgroups'])), false); // size not reported
   assert.equal(s8.when!(fake([], 8)), false);
+});
+
+test('the software default at the real head dims: small.qr2k8s8 with subgroups of 8, the fused kernel with 4 (SwiftShader)', () => {
+  const software = (subgroupMinSize: number) => Object.setPrototypeOf({
+    features: new Set(['subgroups']),
+    adapter: { vendor: 'mesa', architecture: 'software', device: '', description: 'llvmpipe', backend: 'vulkan', subgroupMinSize },
+  }, Gpu.prototype) as Gpu;
+  assert.equal(new Policy(software(8)).choose('attention', 'largeD.prefill').candidate.name, 'small.qr2k8s8');
+  assert.equal(new Policy(software(4)).choose('attention', 'largeD.prefill').candidate.name, 'fused.wg64.split32');
+  assert.equal(new Policy(software(4)).choose('attention', 'smallD.prefill').candidate.name, 'small.qr8k8');
 });
