@@ -38,13 +38,11 @@ const cases = [
   ['traffic.rmsnorm 2600×3584', 2600, 3584, (L, g, x, w) => traffic(L, g, x, 1, [w]), 'f16', 0, true],
   ['traffic.softmax 16384×1024', 16384, 1024, (L, g, x) => traffic(L, g, x, 2, []), 'f16', 0, true],
 ];
-// row_probe.wgsl's traffic over x [R, C] f16: `reads` passes that load x, then one that loads x and
-// the weights [C] (packed one after the other in one buffer) and stores y
-const { trafficKernel } = await import(`${here}/dist/src/bench/kernels/row_probe.js`);
+// row_probe.wgsl's traffic over x [R, C] f16, with the weights [C] packed one after the other
+const { runTraffic } = await import(`${here}/dist/src/bench/kernels/row_probe.js`);
 function traffic(L, g, x, reads, weights) {
-  const [R, C] = x.shape, y = L.Tensor.empty(g, x.shape, 'f16');
   const w = weights.length > 1 ? L.concatRows(weights) : weights[0];
-  trafficKernel(g, reads, weights.length).dispatch([x.binding(), y.binding(), ...(w ? [w.binding()] : [])], Math.ceil(R / 64), new Uint32Array([R, C / 4, 0, 0]));
+  const y = runTraffic(x, w, reads, weights.length);
   if (weights.length > 1) w.dispose();
   return y;
 }

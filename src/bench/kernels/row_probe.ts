@@ -25,6 +25,8 @@ const PROBES: Record<string, [string, Record<string, string>]> = {
   row_sum_cast: ['reduce', { STEP: 'acc + v', LOAD: 'ld_cast' }],
   store_cast: ['store', { STORE: 'st_cast(v)', LOAD: 'ld_cast' }],
 };
+// Every placeholder of row_probe.wgsl (one source, so each entry point's spec fills them all).
+const DEFINES: Record<string, string | number> = { INIT: '0.0', STEP: 'acc', TOTAL: 'total', STORE: 'u', LOAD: 'ld', READS: 0, WEIGHTS: '', F16_CASTS: '' };
 const F16_CASTS = `fn ld_cast(a: vec2<u32>) -> vec4<f32> { return vec4<f32>(bitcast<vec4<f16>>(a)); }
 fn st_cast(v: vec4<f32>) -> vec2<u32> { return bitcast<vec2<u32>>(vec4<f16>(v)); }`;
 type Entry = keyof typeof PROBES;
@@ -44,7 +46,7 @@ function probe(entry: Entry): BenchCase {
       if (cast && !gpu.hasF16) throw new Error('needs shader-f16');
       const kernel = gpu.kernels.get({
         source: 'row_probe', entryPoint, constants: { WG }, ...(cast ? { enables: ['f16'] } : {}),
-        defines: { INIT: '0.0', STEP: 'acc', TOTAL: 'total', STORE: 'u', LOAD: 'ld', READS: 0, WEIGHTS: '', F16_CASTS: cast ? F16_CASTS : '', ...defines },
+        defines: { ...DEFINES, F16_CASTS: cast ? F16_CASTS : '', ...defines },
       });
       const params = new ArrayBuffer(16);
       new Uint32Array(params, 0, 2).set([R, UNITS]);
@@ -84,10 +86,15 @@ function probe(entry: Entry): BenchCase {
 // ceiling bounds what a kernel with the same loads and stores can reach here.
 const TRAFFIC: Record<string, [reads: number, weights: number]> = { softmax: [2, 0], rmsnorm: [1, 1], layernorm: [1, 2] };
 
-/** `traffic` over x [R, C] f16 with `weights` [C] vectors packed in w [weights·C] (u32 words). */
-export function trafficKernel(gpu: Gpu, reads: number, weights: number) {
+/** `traffic` over x [R, C] f16 (C a multiple of 4), `weights` [C] vectors packed one after the
+ *  other in w [weights·C]; returns y [R, C]. One row an invocation, as the row.wg64 kernels. */
+export function runTraffic(x: Tensor, w: Tensor | undefined, reads: number, weights: number): Tensor {
+  const gpu = x.gpu, [rows, cols] = x.shape as [number, number];
   const WEIGHTS = [' ^ w[j]', ' ^ w[p.units + j]'].slice(0, weights).join('');
-  return gpu.kernels.get({ source: 'row_probe', entryPoint: 'traffic', constants: { WG }, defines: { READS: reads, WEIGHTS, LOAD: 'ld', F16_CASTS: '', INIT: '0.0', STEP: 'acc', TOTAL: 'total', STORE: 'u' } });
+  const kernel = gpu.kernels.get({ source: 'row_probe', entryPoint: 'traffic', constants: { WG }, defines: { ...DEFINES, READS: reads, WEIGHTS } });
+  const y = Tensor.empty(gpu, [rows, cols], 'f16', 'y');
+  kernel.dispatch([x.binding(), y.binding(), ...(weights ? [w!.binding()] : [])], Math.ceil(rows / WG), new Uint32Array([rows, cols / 4, 0, 0]));
+  return y;
 }
 
 function traffic(kind: string): BenchCase {
@@ -102,12 +109,7 @@ function traffic(kind: string): BenchCase {
       const ww = Uint32Array.from({ length: Math.max(weights, 1) * C / 2 }, (_, i) => Math.imul(i + 7, 40503) >>> 0);
       const x = Tensor.fromArray(gpu, new Uint16Array(xw.buffer), [R, C], 'f16', 'x');
       const w = Tensor.fromArray(gpu, new Uint16Array(ww.buffer), [Math.max(weights, 1) * C], 'f16', 'w');
-      const kernel = trafficKernel(gpu, reads, weights);
-      const run = () => {
-        const y = Tensor.empty(gpu, [R, C], 'f16', 'y');
-        kernel.dispatch([x.binding(), y.binding(), ...(weights ? [w.binding()] : [])], Math.ceil(R / WG), new Uint32Array([R, UNITS, 0, 0]));
-        return y;
-      };
+      const run = () => runTraffic(x, w, reads, weights);
       return {
         run,
         async check() {
