@@ -103,17 +103,18 @@ export async function benchMain(argv: string[]): Promise<number> {
     if (suite === 'kernels') {
       const cases = await kernelCases(values.filter);
       const results: BenchResult[] = [];
+      // The JSON after each case: a run stopped by a time limit keeps what it measured.
+      const progress = () => save({ adapter: gpu.adapter, ceilings, results, cases: { done: results.length, of: cases.length } });
+      progress();
       for (const c of cases) {
         process.stderr.write(`${c.name} ${c.shape}...\n`);
         const r = await runCase(gpu, c, ceilings, { maxTime: Number(values['max-time'] ?? 1), runnersUp: !values['no-runners-up'] });
         // Each row as it is measured: a long suite on a slow adapter shows its figures before it ends.
         process.stderr.write(`${formatResults([r]).split('\n')[2]}\n`);
         results.push(r);
-        // and in the JSON: a run stopped by a time limit keeps what it measured
-        save({ adapter: gpu.adapter, ceilings, results, cases: { done: results.length, of: cases.length } });
+        progress();
       }
       console.log(formatResults(results));
-      if (cases.length === 0) save({ adapter: gpu.adapter, ceilings, results, cases: { done: 0, of: 0 } });
       return results.every((r) => r.status === 'ok') ? 0 : 1;
     }
     if (suite === 'model') {
