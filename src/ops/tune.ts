@@ -478,7 +478,7 @@ export async function loadPolicy(gpu: Gpu, opts: LoadOptions = {}): Promise<Poli
   if (mode === 'off') return policy;
   const log = opts.log ?? (() => {});
   const store = opts.store ?? await defaultStore();
-  const generic = `policy-${policyKeyId(policyKey(gpu))}`;
+  const generic = `policy-${storeSuffix(gpu)}`;
   const id = `policy-${storeSuffix(gpu, opts.workload)}`;
   const cached = parseTable(await store.load(id), id, log);
   let table = mode === 'force' ? undefined : cached;
