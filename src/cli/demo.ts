@@ -64,7 +64,7 @@ export async function demoMain(argv: string[]): Promise<number> {
     const policy = await loadPolicy(gpu, { workload, log: (s) => console.error(`kernels: ${s}`) });
     const dtype = dtypeArg === 'auto' ? policy.dtype : dtypeArg;
     // Builds the kernels of this model's last questions while the weights load (ops/warmup.ts).
-    const warm = await warmUpKernels(gpu, { workload, tag: `${dtype}.${dtype}`, log: (s) => console.error(`kernels: ${s}`) });
+    const warm = await warmUpKernels(gpu, { workload, dtype, log: (s) => console.error(`kernels: ${s}`) });
     if (dtype === 'f16' && !gpu.hasF16) throw new InputError('--dtype f16: this adapter has no shader-f16');
     console.log(`model    ${modelDir} (${dtype})\nadapter  ${gpu.adapter.description || gpu.adapter.device}`);
     const assistant = await Assistant.load(gpu, modelDir, { dtype, onProgress: (_s, d, t) => bar.update(d, t) });

@@ -75,7 +75,7 @@ async function realAnswerer(modelDir: string, opts: { dtype: 'f32' | 'f16'; maxN
     const workload = await tuningWorkloadOf(modelDir, gpu.limits.maxStorageBufferBindingSize);
     await loadPolicy(gpu, { workload, log: (s) => process.stderr.write(`kernels: ${s}\n`) });
     // Builds the kernels of this model's last questions while the weights load (ops/warmup.ts).
-    const warm = await warmUpKernels(gpu, { workload, tag: `${opts.dtype}.${opts.weights?.format ?? opts.dtype}`, log: (s) => process.stderr.write(`kernels: ${s}\n`) });
+    const warm = await warmUpKernels(gpu, { workload, dtype: opts.dtype, ...(opts.weights ? { format: opts.weights.format } : {}), log: (s) => process.stderr.write(`kernels: ${s}\n`) });
     const bar = new Progress('loading weights');
     const assistant = await Assistant.load(gpu, modelDir, { dtype: opts.dtype, ...(opts.weights ? { weights: opts.weights } : {}), onProgress: (_s, d, t) => bar.update(d, t) });
     bar.done();

@@ -187,7 +187,7 @@ export async function runMain(argv: string[]): Promise<number> {
     // The plan (headers only) decides the weight format; nothing is read when nothing fits.
     const { layout } = await resolveLayout(gpu, modelDir, { compute: dtype, want: weightsArg, group, maxNewTokens: maxNew, ...(memoryGB !== undefined ? { memoryGB } : {}) });
     // Builds the kernels of this model's last questions while the weights load (ops/warmup.ts).
-    const warm = await warmUpKernels(gpu, { workload, tag: `${dtype}.${layout.format}`, log: (s) => console.error(`kernels: ${s}`) });
+    const warm = await warmUpKernels(gpu, { workload, dtype, format: layout.format, log: (s) => console.error(`kernels: ${s}`) });
     if (layout.format !== dtype) console.error(`weights: ${layout.format}${layout.format.startsWith('q') ? ` (groups of ${layout.group})` : ''}, compute ${dtype}${weightsArg === 'auto' ? ' (auto: see llava-st plan)' : ''}`);
     const profiler = process.env.LLAVA_ST_PROFILE ? gpu.stream.profile({ byShape: process.env.LLAVA_ST_PROFILE === 'shapes' }) : undefined;
     const bars = { weights: new Progress('loading weights'), frames: new Progress('decoding frames'), generate: new Progress('generating') };

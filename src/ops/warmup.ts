@@ -18,8 +18,9 @@ import { envMode, storeSuffix } from './tune.js';
 export interface WarmUpOptions {
   /** The model's workload (model/workload.ts tuningWorkload): lists are kept per model. */
   workload?: (dtype: 'f32' | 'f16') => Workload;
-  /** What else picks the kernels: the compute dtype and weight format (`f32.q8`); a list each. */
-  tag?: string;
+  /** The compute dtype and weight format, which pick kernels too: a list for each pair. */
+  dtype?: 'f32' | 'f16';
+  format?: string;
   store?: PolicyStore;
   /** off: no list is read or written (default: LLAVA_ST_TUNE, as the policy). */
   mode?: 'auto' | 'off';
@@ -42,7 +43,7 @@ export async function warmUpKernels(gpu: Gpu, opts: WarmUpOptions = {}): Promise
   const mode = opts.mode ?? (envMode() === 'off' ? 'off' : 'auto');
   if (mode === 'off') return { listed: 0, save: async () => {} };
   const store = opts.store ?? await defaultStore();
-  const id = `kernels-${storeSuffix(gpu, opts.workload)}${opts.tag ? `-${opts.tag}` : ''}`;
+  const id = `kernels-${storeSuffix(gpu, opts.workload)}${opts.dtype ? `-${opts.dtype}.${opts.format ?? opts.dtype}` : ''}`;
   const log = opts.log ?? (() => {});
   const listed = parseList(await store.load(id).catch((e: unknown) => { log(`cannot read ${store.where(id)}: ${(e as Error).message}`); return undefined; }));
   void gpu.kernels.prepare(listed);
