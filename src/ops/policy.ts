@@ -91,9 +91,11 @@ const gemv = (name: string, params: RegConfig): Candidate<'gemv'> =>
   ({ name, params, when: (gpu) => regFits(gpu, { ...params, tm: GEMV_MAX_ROWS }), run: gemvRun });
 /** A GEMV candidate of matmul_bcast (lanes over N, x shared by subgroupBroadcast; tm = M): where
  *  the device has subgroups. A K that is not a multiple of 4 (never a model's) takes gemv.n8k8v4. */
+/** gemv.n8k8v4's parameters: a candidate of its own, and bcastGemv's fallback for K % 4 != 0. */
+const GEMV_N8K8V4: RegConfig = { tm: 1, tn: 8, wg: 8, vec: 4 };
 const bcastGemv = (name: string, params: BcastParams): Candidate<'gemv', BcastParams> => ({
   name, params, classes: ['smallK'], when: (gpu) => gpu.hasSubgroupsOf(SUBGROUP_LANES), // broadcasts from lanes 0..7
-  run: (c, p) => (c.K % 4 === 0 ? recordBcast(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M }) : gemvRun(c, { tm: 1, tn: 8, wg: 8, vec: 4 })),
+  run: (c, p) => (c.K % 4 === 0 ? recordBcast(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M }) : gemvRun(c, GEMV_N8K8V4)),
 });
 const quantRun = (c: QuantCall, p: QuantConfig): void => recordQuant(c.x, c.parts, c.y, c.bias, p);
 const qgemvRun = (c: QuantCall, p: QuantConfig): void => recordQuant(c.x, c.parts, c.y, c.bias, { ...p, tm: c.M });
@@ -135,7 +137,7 @@ export const CANDIDATES: { [O in OpName]: readonly Candidate<O, any>[] } = {
     subgroup('sub4x24.v4', { tm: 4, tn: 24, vec: 4 }),
   ],
   gemv: [
-    gemv('gemv.n8k8v4', { tm: 1, tn: 8, wg: 8, vec: 4 }),
+    gemv('gemv.n8k8v4', GEMV_N8K8V4),
     gemv('gemv.n4k32v4', { tm: 1, tn: 4, wg: 32, vec: 4 }),
     gemv('gemv.n2k64v4', { tm: 1, tn: 2, wg: 64, vec: 4 }),
     // Wide (GPUs): 128-256 lanes over K read each weight row in coalesced vec4s; the lanes' sums
